@@ -1,0 +1,37 @@
+//! The `modelgate` binary: argument parsing, dispatch to subcommands, exit codes.
+//!
+//! Exit codes: 0 nothing at/above the threshold, 1 findings at/above it (or a failed
+//! verification/gate), 2 the command itself failed.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "modelgate", version, about = "Stop trojanized machine-learning models before they run")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// Subcommands: one variant per command, each backed by `cmd/<name>.rs` exposing
+// `Args` (clap) and `run(Args) -> anyhow::Result<u8>` (the exit code).
+#[derive(Subcommand)]
+enum Command {
+    // -- subcommand variants (keep one per line) --
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<u8> = match cli.command {
+        // -- subcommand dispatch (keep one per line) --
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("modelgate: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
