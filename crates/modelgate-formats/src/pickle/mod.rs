@@ -1,0 +1,12 @@
+//! Pickle: opcode table, disassembler and a symbolic (non-executing) stack machine.
+
+pub mod disasm;
+pub mod opcodes;
+pub mod resolve;
+pub mod symbolic;
+pub mod value;
+
+pub use disasm::{Arg, Disassembler, DisasmError, Op};
+pub use opcodes::Opcode;
+pub use symbolic::{Event, EventKind, Program, StreamEnd, run_stream};
+pub use value::{Value, ValueId, Values};
