@@ -1,1 +1,9 @@
+//! Pure, bounded parsers for model file formats: bytes in, typed models out. Parsers never
+//! emit findings and never panic on hostile bytes; damage is returned as data.
+
+pub mod compress;
 pub mod pickle;
+pub mod sniff;
+pub mod zip;
+
+pub use sniff::sniff;

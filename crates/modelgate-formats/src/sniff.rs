@@ -1,0 +1,188 @@
+//! Content detection: what a byte stream is, decided by its bytes. The name only breaks
+//! ties between formats that have no magic number (protobuf, lzma-alone).
+
+use crate::pickle::symbolic::{StreamEnd, VmLimits, run_stream};
+use modelgate_core::FormatId;
+use modelgate_core::format::Codec;
+
+/// The legacy PyTorch magic number as a LONG1 argument (`0x1950a86a20f9469cfc6c`).
+pub const TORCH_LEGACY_MAGIC: &[u8] = b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
+
+/// Decide what `data` is. `name` is the last path segment, used only for ties.
+pub fn sniff(data: &[u8], name: &str) -> FormatId {
+    let lower = name.to_ascii_lowercase();
+    let head = |n: usize| data.get(..n).unwrap_or(&[]);
+    if data.starts_with(b"\x93NUMPY") {
+        return FormatId::Npy;
+    }
+    if data.starts_with(b"GGUF") {
+        return FormatId::Gguf;
+    }
+    if data.starts_with(b"\x89HDF\r\n\x1a\n") {
+        return FormatId::Hdf5;
+    }
+    if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") || data.starts_with(b"PK\x07\x08") {
+        return FormatId::Zip;
+    }
+    if data.starts_with(b"7z\xbc\xaf\x27\x1c") {
+        return FormatId::SevenZ;
+    }
+    if data.starts_with(b"\x1f\x8b") {
+        return FormatId::Compressed(Codec::Gzip);
+    }
+    if data.starts_with(b"BZh") && data.get(3).is_some_and(|c| (b'1'..=b'9').contains(c)) {
+        return FormatId::Compressed(Codec::Bzip2);
+    }
+    if data.starts_with(b"\xfd7zXZ\x00") {
+        return FormatId::Compressed(Codec::Xz);
+    }
+    if data.starts_with(b"\x28\xb5\x2f\xfd") {
+        return FormatId::Compressed(Codec::Zstd);
+    }
+    if data.starts_with(b"\x04\x22\x4d\x18") {
+        return FormatId::Compressed(Codec::Lz4);
+    }
+    if data.get(4..8) == Some(b"TFL3") {
+        return FormatId::TfLite;
+    }
+    if data.get(257..262) == Some(b"ustar") {
+        return FormatId::Tar;
+    }
+    if is_safetensors(data) {
+        return FormatId::Safetensors;
+    }
+    if data.get(2..2 + TORCH_LEGACY_MAGIC.len()) == Some(TORCH_LEGACY_MAGIC) && data.first() == Some(&0x80) {
+        return FormatId::TorchLegacy;
+    }
+    if looks_like_pickle(data) {
+        let protocol = match head(2) {
+            [0x80, p] => *p,
+            _ => 0,
+        };
+        return FormatId::Pickle { protocol };
+    }
+    if is_zlib(data) {
+        return FormatId::Compressed(Codec::Zlib);
+    }
+    // lzma-alone ("5d 00 00" + dictionary size) has no real magic: accept it with the usual
+    // properties byte and a power-of-two dictionary.
+    if data.len() > 13 && data.first() == Some(&0x5d) && data.get(1..3) == Some(&[0, 0]) {
+        return FormatId::Compressed(Codec::Lzma);
+    }
+    if looks_like_protobuf(data) {
+        if lower.ends_with("saved_model.pb") || lower.ends_with("saved_model.pbtxt") {
+            return FormatId::SavedModel;
+        }
+        if lower.ends_with(".onnx") || looks_like_onnx(data) {
+            return FormatId::Onnx;
+        }
+        if lower.ends_with(".pb") {
+            return FormatId::TfGraphDef;
+        }
+    }
+    let first = data.iter().copied().find(|b| !b.is_ascii_whitespace());
+    if matches!(first, Some(b'{') | Some(b'[')) && std::str::from_utf8(head(4096.min(data.len()))).is_ok() {
+        return FormatId::Json;
+    }
+    if !data.is_empty() && std::str::from_utf8(head(4096.min(data.len()))).is_ok() {
+        return FormatId::Text;
+    }
+    FormatId::Unknown
+}
+
+fn is_safetensors(data: &[u8]) -> bool {
+    let Some(len) = data.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+        return false;
+    };
+    let n = u64::from_le_bytes(len);
+    n >= 2 && n <= data.len() as u64 - 8 && data.get(8) == Some(&b'{')
+}
+
+fn is_zlib(data: &[u8]) -> bool {
+    match data.get(..2) {
+        Some([cmf, flg]) => cmf & 0x0f == 8 && (cmf >> 4) <= 7 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0,
+        _ => false,
+    }
+}
+
+/// A bounded probe: the symbolic machine runs the start of the stream and must either reach
+/// STOP or run a good number of opcodes without the loader failing.
+pub fn looks_like_pickle(data: &[u8]) -> bool {
+    let Some(&first) = data.first() else {
+        return false;
+    };
+    if first == 0x80 {
+        if !data.get(1).is_some_and(|p| *p <= 5) {
+            return false;
+        }
+    } else if !matches!(
+        first,
+        b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'S' | b'V' | b'l' | b'd' | b'K' | b'J'
+            | b'X' | b'U' | b'G' | b'F' | b'L' | b'M' | b'i' | b'T' | b'P' | b'\x88' | b'\x89'
+            | b'.'
+    ) {
+        return false;
+    }
+    if data.len() == 1 {
+        // A lone STOP is a valid but empty pickle; treat as data, not a pickle.
+        return false;
+    }
+    let limits = VmLimits {
+        max_ops: 256,
+        max_values: 4096,
+        max_memo: 4096,
+        max_nesting: 1,
+    };
+    let p = run_stream(data, 0, limits);
+    match p.end {
+        StreamEnd::Stop { .. } => p.ops >= 2,
+        StreamEnd::Budget { .. } => true,
+        // A short stream cut off after a clear pickle start (PROTO, GLOBAL) still counts:
+        // truncated malicious pickles run their payload before failing.
+        StreamEnd::NoStop { .. } | StreamEnd::Damaged(_) | StreamEnd::LoaderError { .. } => {
+            p.ops >= 3 && (first == 0x80 || !p.events.is_empty())
+        }
+    }
+}
+
+fn looks_like_protobuf(data: &[u8]) -> bool {
+    // First byte is a field key with wire type 0 (varint) or 2 (length-delimited), field 1..15.
+    match data.first() {
+        Some(&k) => {
+            let wt = k & 7;
+            let field = k >> 3;
+            (wt == 0 || wt == 2) && (1..=15).contains(&field)
+        }
+        None => false,
+    }
+}
+
+fn looks_like_onnx(data: &[u8]) -> bool {
+    // ModelProto usually starts with ir_version (field 1, varint 3..=12) then producer_name,
+    // graph or opset_import.
+    matches!(data.get(..3), Some([0x08, v, next]) if (3..=12).contains(v) && matches!(next, 0x12 | 0x1a | 0x22 | 0x2a | 0x3a | 0x42))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content_not_name() {
+        assert_eq!(sniff(b"\x80\x02]q\x00.", "weights.txt"), FormatId::Pickle { protocol: 2 });
+        assert_eq!(sniff(b"cos\nsystem\n(S'id'\ntR.", "x.safetensors"), FormatId::Pickle { protocol: 0 });
+        assert_eq!(sniff(b"PK\x03\x04rest", "x.pkl"), FormatId::Zip);
+        assert_eq!(sniff(b"\x93NUMPY\x01\x00", "a"), FormatId::Npy);
+        assert_eq!(sniff(b"hello world\n", "model.pt"), FormatId::Text);
+        assert_eq!(sniff(b"(hello", "x"), FormatId::Text);
+        assert_eq!(sniff(b".", "x"), FormatId::Text);
+        assert_eq!(sniff(b"\x1f\x8b\x08\x00", "x"), FormatId::Compressed(Codec::Gzip));
+        assert_eq!(sniff(b"", "x"), FormatId::Unknown);
+    }
+
+    #[test]
+    fn truncated_pickle_is_still_a_pickle() {
+        assert_eq!(sniff(b"\x80\x04\x95\x30\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94", "x"), FormatId::Pickle { protocol: 4 });
+        assert_eq!(sniff(b"cos\nsystem\n(S'id'\ntR", "x"), FormatId::Pickle { protocol: 0 });
+    }
+}
