@@ -138,6 +138,30 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// Add a piece of evidence.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.evidence.push(Evidence::new(key, value));
+        self
+    }
+
+    /// Override the rule's default severity.
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// Override the rule's default confidence.
+    pub fn confidence(mut self, confidence: Confidence) -> Self {
+        self.confidence = confidence;
+        self
+    }
+
+    /// Say what to do about it.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
     /// Value of the first evidence entry with `key`.
     pub fn evidence_value(&self, key: &str) -> Option<&str> {
         self.evidence

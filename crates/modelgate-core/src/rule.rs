@@ -26,3 +26,24 @@ pub struct RuleMeta {
     /// Version that introduced the rule.
     pub since: &'static str,
 }
+
+impl RuleMeta {
+    /// A finding of this rule with its default severity, confidence and kind.
+    pub fn finding(
+        &self,
+        location: crate::location::VirtualPath,
+        message: impl Into<String>,
+    ) -> crate::finding::Finding {
+        crate::finding::Finding {
+            code: self.code.to_string(),
+            rule: self.name.to_string(),
+            severity: self.severity,
+            confidence: self.confidence,
+            kind: self.kind,
+            message: message.into(),
+            location,
+            evidence: Vec::new(),
+            help: None,
+        }
+    }
+}
