@@ -1,0 +1,8 @@
+//! One analyzer per format family.
+
+pub mod compressed;
+pub mod npy;
+pub mod pickle;
+pub mod sevenz;
+pub mod tar;
+pub mod zip;

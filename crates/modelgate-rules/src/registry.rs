@@ -1,0 +1,75 @@
+//! Explicit registries: every analyzer and every rule, in a fixed order. Adding a rule adds one
+//! line here; a test fails if two rules share a code or a name.
+
+use crate::analyzers;
+use crate::engine::Analyzer;
+use crate::rules::{archive, generic, pickle};
+use modelgate_core::RuleMeta;
+
+/// Analyzers, tried in order; the first that handles a format analyses it.
+pub static ANALYZERS: &[&dyn Analyzer] = &[
+    &analyzers::pickle::PickleAnalyzer,
+    &analyzers::zip::ZipAnalyzer,
+    &analyzers::compressed::CompressedAnalyzer,
+    &analyzers::tar::TarAnalyzer,
+    &analyzers::npy::NpyAnalyzer,
+    &analyzers::sevenz::SevenZAnalyzer,
+];
+
+/// Every rule modelgate can report.
+pub static RULES: &[&RuleMeta] = &[
+    &generic::malformed::META,
+    &generic::extension_mismatch::META,
+    &generic::budget_exceeded::META,
+    &generic::analyzer_crashed::META,
+    &pickle::code_execution::META,
+    &pickle::unknown_call::META,
+    &pickle::dangerous_import::META,
+    &pickle::dynamic_resolution::META,
+    &pickle::embedded_payload::META,
+    &pickle::non_allowlisted_import::META,
+    &pickle::frame_mismatch::META,
+    &pickle::broken_stream::META,
+    &pickle::stacked_streams::META,
+    &pickle::build_on_global::META,
+    &pickle::protocol_violation::META,
+    &archive::header_mismatch::META,
+    &archive::crc_mismatch::META,
+    &archive::overlap::META,
+    &archive::hidden_entry::META,
+    &archive::prepended::META,
+    &archive::path_traversal::META,
+    &archive::link::META,
+    &archive::unreadable::META,
+    &archive::polyglot::META,
+    &archive::npy_object::META,
+    &archive::torchscript_code::META,
+];
+
+/// Look a rule up by code (case-insensitive) or by name.
+pub fn rule_by_code(code: &str) -> Option<&'static RuleMeta> {
+    RULES.iter().copied().find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique_and_well_formed() {
+        let mut codes = HashSet::new();
+        let mut names = HashSet::new();
+        for r in RULES {
+            assert!(codes.insert(r.code), "duplicate code {}", r.code);
+            assert!(names.insert(r.name), "duplicate name {}", r.name);
+            let b = r.code.as_bytes();
+            assert!(b.len() == 6 && b[..3].iter().all(u8::is_ascii_uppercase) && b[3..].iter().all(u8::is_ascii_digit), "bad code {}", r.code);
+            assert!(r.name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'), "bad name {}", r.name);
+            assert!(r.doc.contains(r.code), "doc page of {} does not name its code", r.code);
+            for section in ["## What it detects", "## Why it matters", "## Example", "## False positives", "## Remediation"] {
+                assert!(r.doc.contains(section), "doc page of {} lacks {section}", r.code);
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Rules, one file per rule. Each file holds the rule's `META` (code, name, defaults, doc
+//! page) and, for rules that inspect a format model, its `check` function.
+
+pub mod archive;
+pub mod generic;
+pub mod pickle;
