@@ -3,6 +3,7 @@
 
 pub mod compress;
 pub mod pickle;
+pub mod safetensors;
 pub mod sniff;
 pub mod zip;
 

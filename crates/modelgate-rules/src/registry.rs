@@ -14,6 +14,7 @@ pub static ANALYZERS: &[&dyn Analyzer] = &[
     &analyzers::tar::TarAnalyzer,
     &analyzers::npy::NpyAnalyzer,
     &analyzers::sevenz::SevenZAnalyzer,
+    &analyzers::safetensors::SafetensorsAnalyzer,
 ];
 
 /// Every rule modelgate can report.
@@ -44,6 +45,10 @@ pub static RULES: &[&RuleMeta] = &[
     &archive::polyglot::META,
     &archive::npy_object::META,
     &archive::torchscript_code::META,
+    &crate::rules::safetensors::malformed_header::META,
+    &crate::rules::safetensors::invalid_tensor::META,
+    &crate::rules::safetensors::unaccounted_bytes::META,
+    &crate::rules::safetensors::hidden_payload::META,
 ];
 
 /// Look a rule up by code (case-insensitive) or by name.

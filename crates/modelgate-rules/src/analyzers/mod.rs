@@ -3,6 +3,7 @@
 pub mod compressed;
 pub mod npy;
 pub mod pickle;
+pub mod safetensors;
 pub mod sevenz;
 pub mod tar;
 pub mod zip;

@@ -4,3 +4,4 @@
 pub mod archive;
 pub mod generic;
 pub mod pickle;
+pub mod safetensors;
