@@ -20,12 +20,21 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // -- subcommand variants (keep one per line) --
+    /// Make an ECDSA key pair for model signing.
+    Keygen(cmd::keygen::Args),
+    /// Sign a model (OpenSSF Model Signing v1.0 bundle, compatible with model-signing).
+    Sign(cmd::sign::Args),
+    /// Verify a model signature and say exactly what changed.
+    Verify(cmd::verify::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<u8> = match cli.command {
         // -- subcommand dispatch (keep one per line) --
+        Command::Keygen(args) => cmd::keygen::run(args),
+        Command::Sign(args) => cmd::sign::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,1 +1,4 @@
 //! One module per subcommand.
+pub mod keygen;
+pub mod sign;
+pub mod verify;
