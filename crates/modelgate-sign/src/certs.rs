@@ -94,6 +94,14 @@ pub fn load_pem_certs(text: &[u8]) -> Result<Vec<Certificate>, String> {
     Ok(certs)
 }
 
+/// Read every `CERTIFICATE` block of a PEM file, as DER.
+pub fn load_pem_certs_der(text: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    load_pem_certs(text)?
+        .iter()
+        .map(|c| c.to_der().map_err(|e| e.to_string()))
+        .collect()
+}
+
 pub fn parse_der(der: &[u8]) -> Result<Certificate, CertProblem> {
     Certificate::from_der(der).map_err(|e| CertProblem::Malformed(e.to_string()))
 }
