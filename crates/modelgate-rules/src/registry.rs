@@ -15,6 +15,8 @@ pub static ANALYZERS: &[&dyn Analyzer] = &[
     &analyzers::npy::NpyAnalyzer,
     &analyzers::sevenz::SevenZAnalyzer,
     &analyzers::safetensors::SafetensorsAnalyzer,
+    &analyzers::gguf::GgufAnalyzer,
+    &analyzers::json::JsonAnalyzer,
 ];
 
 /// Every rule modelgate can report.
@@ -49,6 +51,12 @@ pub static RULES: &[&RuleMeta] = &[
     &crate::rules::safetensors::invalid_tensor::META,
     &crate::rules::safetensors::unaccounted_bytes::META,
     &crate::rules::safetensors::hidden_payload::META,
+    &crate::rules::gguf::malformed::META,
+    &crate::rules::gguf::invalid_tensor::META,
+    &crate::rules::gguf::trailing_data::META,
+    &crate::rules::template::dunder_access::META,
+    &crate::rules::template::gadget::META,
+    &crate::rules::template::process_access::META,
 ];
 
 /// Look a rule up by code (case-insensitive) or by name.

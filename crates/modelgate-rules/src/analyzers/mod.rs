@@ -1,6 +1,8 @@
 //! One analyzer per format family.
 
 pub mod compressed;
+pub mod gguf;
+pub mod json;
 pub mod npy;
 pub mod pickle;
 pub mod safetensors;

@@ -3,5 +3,7 @@
 
 pub mod archive;
 pub mod generic;
+pub mod gguf;
 pub mod pickle;
 pub mod safetensors;
+pub mod template;

@@ -1,0 +1,5 @@
+//! `GGF`: GGUF header, metadata and tensor layout.
+
+pub mod invalid_tensor;
+pub mod malformed;
+pub mod trailing_data;
