@@ -196,4 +196,21 @@ mod tests {
         );
         assert_eq!(v, Verdict::Malicious);
     }
+
+    /// Files written by llama.cpp's `gguf` 0.19.0 (tests/fixtures/gen/gguf.py).
+    #[test]
+    fn real_library_fixtures() {
+        let benign = include_bytes!("../../../../tests/fixtures/gguf/benign.gguf").to_vec();
+        let g = modelgate_formats::gguf::parse(&benign).unwrap();
+        assert_eq!(g.tensors.len(), 3);
+        assert!(g.issues.is_empty(), "{:?}", g.issues);
+        assert_eq!(g.chat_templates().count(), 1);
+        let (c, v, _) = scan(benign);
+        assert!(c.is_empty(), "{c:?}");
+        assert_eq!(v, Verdict::Clean);
+        let (c, v, _) =
+            scan(include_bytes!("../../../../tests/fixtures/gguf/evil_template.gguf").to_vec());
+        assert_eq!(c, vec!["TPL001", "TPL003"]);
+        assert_eq!(v, Verdict::Malicious);
+    }
 }

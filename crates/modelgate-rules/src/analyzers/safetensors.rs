@@ -323,4 +323,33 @@ mod tests {
                 .any(|(h, b)| *h == "hex" && b.starts_with(b"\x80\x02N."))
         );
     }
+
+    /// Files written by the official `safetensors` 0.8.0 (tests/fixtures/gen/safetensors.py).
+    #[test]
+    fn real_library_fixtures() {
+        let fx = |b: &[u8]| codes("m.safetensors", b.to_vec());
+        let (c, v) = fx(include_bytes!(
+            "../../../../tests/fixtures/safetensors/benign.safetensors"
+        ));
+        assert!(c.is_empty(), "{c:?}");
+        assert_eq!(v, Verdict::Clean);
+        let (c, v) = fx(include_bytes!(
+            "../../../../tests/fixtures/safetensors/metadata_pickle.safetensors"
+        ));
+        assert!(
+            c.contains(&"STN004".to_string()) && c.iter().any(|c| c.starts_with("PKL")),
+            "{c:?}"
+        );
+        assert_eq!(v, Verdict::Malicious);
+        let (c, v) = fx(include_bytes!(
+            "../../../../tests/fixtures/safetensors/trailing_pickle.safetensors"
+        ));
+        assert!(
+            c.contains(&"STN003".to_string())
+                && c.contains(&"STN004".to_string())
+                && c.iter().any(|c| c.starts_with("PKL")),
+            "{c:?}"
+        );
+        assert_eq!(v, Verdict::Malicious);
+    }
 }
