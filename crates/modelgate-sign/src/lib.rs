@@ -14,5 +14,6 @@ pub mod oms;
 pub mod walk;
 
 pub use error::{Error, KeyError};
+pub mod policy;
 pub mod sign;
 pub mod verify;
