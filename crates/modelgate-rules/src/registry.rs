@@ -57,6 +57,11 @@ pub static RULES: &[&RuleMeta] = &[
     &crate::rules::template::dunder_access::META,
     &crate::rules::template::gadget::META,
     &crate::rules::template::process_access::META,
+    &crate::rules::keras::lambda_layer::META,
+    &crate::rules::keras::dangerous_module::META,
+    &crate::rules::keras::custom_object::META,
+    &crate::rules::keras::external_model::META,
+    &crate::rules::keras::file_reference::META,
 ];
 
 /// Look a rule up by code (case-insensitive) or by name.

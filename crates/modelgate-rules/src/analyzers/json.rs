@@ -1,9 +1,9 @@
 //! JSON and template text: chat templates in `tokenizer_config.json` (and standalone
-//! `chat_template.jinja` files). Cheap for other JSON: a substring probe decides whether the
+//! `chat_template.jinja` files), and Keras model configs (`config.json` of `.keras`). Cheap for other JSON: a substring probe decides whether the
 //! document is parsed at all.
 
 use crate::engine::{Analyzer, Artifact, ScanCx};
-use crate::rules::template;
+use crate::rules::{keras, template};
 use modelgate_core::FormatId;
 use serde_json::Value;
 
@@ -58,7 +58,9 @@ impl Analyzer for JsonAnalyzer {
         if art.format == FormatId::Text {
             return;
         }
-        if !contains(d, b"\"chat_template\"") {
+        let templates = contains(d, b"\"chat_template\"");
+        let keras_like = contains(d, b"\"class_name\"");
+        if !templates && !keras_like {
             return;
         }
         let Ok(doc) = serde_json::from_slice::<Value>(d) else {
@@ -66,6 +68,12 @@ impl Analyzer for JsonAnalyzer {
         };
         for (source, text) in chat_templates(&doc) {
             template::check(cx, &art.path, None, &source, text);
+        }
+        if keras_like && modelgate_formats::keras::is_keras_config(&doc) {
+            if let Some(inv) = cx.inventory_mut(&art.path) {
+                inv.notes.push("Keras model config".into());
+            }
+            keras::check(cx, &art.path, &doc);
         }
     }
 }
@@ -117,5 +125,114 @@ mod tests {
             .0
             .is_empty()
         );
+    }
+
+    fn scan_fixture(name: &str, data: &[u8]) -> modelgate_core::FileReport {
+        scan_bytes(name, Blob::from_vec(data.to_vec()), &Limits::default())
+    }
+
+    fn code_set(r: &modelgate_core::FileReport) -> Vec<String> {
+        let mut c: Vec<String> = r.findings.iter().map(|f| f.code.clone()).collect();
+        c.sort();
+        c.dedup();
+        c
+    }
+
+    /// Hand-made `.keras` archives in Keras 3's layout (tests/fixtures/gen/keras.py).
+    #[test]
+    fn keras_archives() {
+        let r = scan_fixture(
+            "benign.keras",
+            include_bytes!("../../../../tests/fixtures/keras/benign.keras"),
+        );
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        assert_eq!(r.verdict, Verdict::Clean);
+
+        let r = scan_fixture(
+            "lambda.keras",
+            include_bytes!("../../../../tests/fixtures/keras/lambda.keras"),
+        );
+        assert_eq!(code_set(&r), vec!["KRS001"]);
+        let f = &r.findings[0];
+        assert_eq!(f.location.to_string(), "lambda.keras!config.json");
+        assert_eq!(
+            f.evidence_value("json_path"),
+            Some("config.layers[2].config.layer")
+        );
+        let strings: Vec<&str> = f
+            .evidence
+            .iter()
+            .filter(|e| e.key == "code_string")
+            .map(|e| e.value.as_str())
+            .collect();
+        assert!(
+            strings.contains(&"os")
+                && strings.contains(&"system")
+                && strings.iter().any(|s| s.contains("203.0.113.7")),
+            "{strings:?}"
+        );
+        assert_eq!(r.verdict, Verdict::Malicious);
+
+        let r = scan_fixture(
+            "m.keras",
+            include_bytes!("../../../../tests/fixtures/keras/module_injection.keras"),
+        );
+        assert_eq!(code_set(&r), vec!["KRS002"]);
+        assert_eq!(r.findings[0].evidence_value("call"), Some("os.system"));
+        assert_eq!(r.verdict, Verdict::Malicious);
+    }
+
+    #[test]
+    fn keras_config_rules() {
+        let cfg = r#"{"module": "keras", "class_name": "Functional", "config": {"layers": [
+            {"module": "my_lab.layers", "class_name": "Attention", "config": {"name": "att"}, "registered_name": "my_lab>Attention"},
+            {"module": "keras.layers", "class_name": "StringLookup", "config": {"name": "s", "vocabulary": "../../../etc/passwd"}},
+            {"module": "keras.layers", "class_name": "TFSMLayer", "config": {"name": "t", "filepath": "saved"}},
+            {"module": "keras.layers", "class_name": "Dense", "config": {"activation": {"module": "builtins", "class_name": "function", "config": "exec", "registered_name": "function"}}},
+            {"module": "keras.layers", "class_name": "Dense", "config": {"activation": {"module": "keras.activations", "class_name": "function", "config": "relu", "registered_name": "function"}}},
+            {"class_name": "Lambda", "config": {"name": "k2", "function": "system", "function_type": "function", "module": "os"}}
+        ]}}"#;
+        let r = scan_fixture("config.json", cfg.as_bytes());
+        let c = code_set(&r);
+        assert_eq!(
+            c,
+            vec!["KRS001", "KRS002", "KRS003", "KRS004", "KRS005"],
+            "{:?}",
+            r.findings
+        );
+        let calls: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.code == "KRS002")
+            .filter_map(|f| f.evidence_value("call"))
+            .collect();
+        assert_eq!(calls, vec!["builtins.exec", "os.system"]);
+        let custom: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.code == "KRS003")
+            .filter_map(|f| f.evidence_value("object"))
+            .collect();
+        assert_eq!(custom, vec!["my_lab.layers.Attention"]);
+    }
+
+    #[test]
+    fn torch_module_wrapper_payload_is_scanned() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(b"cos\nsystem\n(S'id'\ntR.");
+        let cfg = format!(
+            r#"{{"module": "keras", "class_name": "Sequential", "config": {{"layers": [{{"module": "keras.layers", "class_name": "TorchModuleWrapper", "config": {{"name": "tw", "module": "{b64}"}}}}]}}}}"#
+        );
+        let r = scan_fixture("config.json", cfg.as_bytes());
+        assert!(r.findings.iter().any(|f| f.code == "KRS004"));
+        assert!(
+            r.findings.iter().any(|f| f.code.starts_with("PKL")
+                && f.location
+                    .to_string()
+                    .contains("<torch-module config.layers[0]>")),
+            "{:?}",
+            r.findings
+        );
+        assert_eq!(r.verdict, Verdict::Malicious);
     }
 }

@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod generic;
 pub mod gguf;
+pub mod keras;
 pub mod pickle;
 pub mod safetensors;
 pub mod template;
