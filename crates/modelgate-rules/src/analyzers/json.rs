@@ -42,13 +42,24 @@ impl Analyzer for JsonAnalyzer {
     }
 
     fn handles(&self, format: FormatId) -> bool {
-        matches!(format, FormatId::Json | FormatId::Text)
+        matches!(format, FormatId::Json | FormatId::Text | FormatId::Unknown)
     }
 
     fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
         let d = art.data.as_slice();
-        // Template files: `{{` makes them sniff as JSON, plain text otherwise.
+        // Content matched no model format, but the name claims one whose header is so damaged
+        // that sniffing missed it: validate it as that format so it is reported malformed.
         let lower = art.name.to_ascii_lowercase();
+        if lower.ends_with(".safetensors") {
+            return crate::analyzers::safetensors::SafetensorsAnalyzer.analyze(cx, art);
+        }
+        if lower.ends_with(".gguf") {
+            return crate::analyzers::gguf::GgufAnalyzer.analyze(cx, art);
+        }
+        if art.format == FormatId::Unknown {
+            return;
+        }
+        // Template files: `{{` makes them sniff as JSON, plain text otherwise.
         if lower.ends_with(".jinja") || lower.ends_with(".jinja2") || lower.ends_with(".j2") {
             if let Ok(text) = std::str::from_utf8(d) {
                 template::check(cx, &art.path, Some(0), &art.name, text);
@@ -234,5 +245,19 @@ mod tests {
             r.findings
         );
         assert_eq!(r.verdict, Verdict::Malicious);
+    }
+
+    #[test]
+    fn damaged_headers_are_validated_by_name() {
+        // Header length past the end: sniffing cannot call it safetensors.
+        let mut st = 0x4000u64.to_le_bytes().to_vec();
+        st.extend_from_slice(b"{\"a\": 1}");
+        let r = scan_fixture("model.safetensors", &st);
+        assert_eq!(code_set(&r), vec!["STN001"]);
+        assert_eq!(r.verdict, Verdict::Malformed);
+        let r = scan_fixture("model.gguf", b"GGUX\x03\x00\x00\x00");
+        assert_eq!(code_set(&r), vec!["GGF001"]);
+        assert_eq!(r.verdict, Verdict::Malformed);
+        assert!(scan_fixture("blob.bin", &st).findings.is_empty());
     }
 }
