@@ -1,0 +1,115 @@
+//! Convert pickle-based PyTorch checkpoints to safetensors without executing them.
+//!
+//! The pickle is interpreted by the symbolic machine of `modelgate-formats`: nothing is
+//! imported or called. Only the globals that tensor reconstruction needs are accepted
+//! (`collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`,
+//! typed storage classes); anything else refuses the file, together with the findings that
+//! `modelgate scan` reports for it.
+
+mod mmap;
+mod plan;
+mod safetensors;
+
+pub use plan::{Dtype, Plan, TensorPlan, plan_torch_zip};
+pub use safetensors::write_safetensors;
+
+use modelgate_core::{Blob, Finding, Limits, Severity};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// Why a conversion did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// The file does something besides rebuilding tensors (or the scan found problems).
+    #[error("refused: {}", reasons.join("; "))]
+    Refused {
+        reasons: Vec<String>,
+        findings: Vec<Finding>,
+    },
+    /// The file is not a supported checkpoint or is damaged.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Options of one conversion.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Convert only the sub-dictionary under this (dotted) key.
+    pub key: Option<String>,
+}
+
+/// A loaded input: its bytes (memory-mapped) and SHA-256.
+pub struct Input {
+    pub name: String,
+    pub blob: Blob,
+    pub sha256: String,
+}
+
+/// Map `path` and hash it.
+pub fn open_input(path: &Path) -> Result<Input, ConvertError> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let blob = mmap::map_file(&file, len)?;
+    let mut h = Sha256::new();
+    for chunk in blob.as_slice().chunks(1 << 20) {
+        h.update(chunk);
+    }
+    Ok(Input {
+        name: path.display().to_string(),
+        blob,
+        sha256: hex::encode(h.finalize()),
+    })
+}
+
+/// Scan the input with the full rule set; high or critical findings refuse the conversion.
+///
+/// Lower findings are not decisive: the strict allowlist of [`plan_torch_zip`] accepts far
+/// less than the scanner's policy does, and the scanner currently reports `PKL002` (medium)
+/// for `OrderedDict.__setitem__` in every ordinary `state_dict` pickle.
+pub fn scan_gate(input: &Input) -> Result<(), ConvertError> {
+    let report = modelgate_rules::scan_bytes(&input.name, input.blob.clone(), &Limits::default());
+    let bad: Vec<Finding> = report
+        .findings
+        .into_iter()
+        .filter(|f| f.severity >= Severity::High)
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(ConvertError::Refused {
+            reasons: vec![format!(
+                "`modelgate scan` reports {} high/critical finding(s)",
+                bad.len()
+            )],
+            findings: bad,
+        })
+    }
+}
+
+/// Plan a conversion: scan gate, then static reconstruction. A strict-allowlist refusal
+/// carries the scan findings too.
+pub fn plan(input: &Input, opts: &Options) -> Result<Plan, ConvertError> {
+    scan_gate(input)?;
+    match plan_torch_zip(&input.blob, opts.key.as_deref()) {
+        Err(ConvertError::Refused { reasons, .. }) => {
+            let report =
+                modelgate_rules::scan_bytes(&input.name, input.blob.clone(), &Limits::default());
+            Err(ConvertError::Refused {
+                reasons,
+                findings: report.findings,
+            })
+        }
+        other => other,
+    }
+}
+
+/// Convert `input` to a safetensors file at `out` (written to a temporary file next to it,
+/// then renamed). Returns the plan that was written.
+pub fn convert_file(input_path: &Path, out: &Path, opts: &Options) -> Result<Plan, ConvertError> {
+    let input = open_input(input_path)?;
+    let plan = plan(&input, opts)?;
+    write_safetensors(&plan, &input.sha256, out)?;
+    Ok(plan)
+}
