@@ -54,6 +54,7 @@ pub static RULES: &[&RuleMeta] = &[
     &crate::rules::gguf::malformed::META,
     &crate::rules::gguf::invalid_tensor::META,
     &crate::rules::gguf::trailing_data::META,
+    &crate::rules::gguf::hidden_payload::META,
     &crate::rules::template::dunder_access::META,
     &crate::rules::template::gadget::META,
     &crate::rules::template::process_access::META,

@@ -1,11 +1,11 @@
 //! GGUF: bounded header/metadata/tensor-info validation, chat templates checked for Jinja
 //! sandbox escapes, and bytes after the last tensor scanned by content.
 
-use crate::analyzers::safetensors::is_payload;
+use crate::analyzers::safetensors::{decodings, is_payload};
 use crate::engine::{Analyzer, Artifact, ScanCx};
-use crate::rules::gguf::{invalid_tensor, malformed, trailing_data};
+use crate::rules::gguf::{hidden_payload, invalid_tensor, malformed, trailing_data};
 use crate::rules::template;
-use modelgate_core::{FormatId, Severity};
+use modelgate_core::{Blob, FormatId, Severity};
 use modelgate_formats::gguf::{Value, parse};
 
 pub struct GgufAnalyzer;
@@ -84,6 +84,47 @@ impl Analyzer for GgufAnalyzer {
                 _ => None,
             };
             template::check(cx, &art.path, base, &kv.key, text);
+        }
+        for kv in &g.kvs {
+            if kv.key.starts_with("tokenizer.chat_template") {
+                continue;
+            }
+            let Value::String {
+                text: Some(text),
+                len,
+                ..
+            } = &kv.value
+            else {
+                continue;
+            };
+            if *len < 16 {
+                continue;
+            }
+            for (how, bytes) in decodings(text) {
+                let format = modelgate_formats::sniff(&bytes, "");
+                if !is_payload(format) {
+                    continue;
+                }
+                let msg = if how == "raw" {
+                    format!("metadata value {:?} is a {format}", kv.key)
+                } else {
+                    format!("metadata value {:?} decodes ({how}) to a {format}", kv.key)
+                };
+                cx.emit(
+                    hidden_payload::META
+                        .finding(art.path.at(kv.offset as u64), msg)
+                        .with("key", kv.key.clone())
+                        .with("encoding", how)
+                        .with("format", format.name()),
+                );
+                let member = if how == "raw" {
+                    kv.key.clone()
+                } else {
+                    format!("{} ({how})", kv.key)
+                };
+                cx.descend_as(art.path.join(member), Blob::from_vec(bytes), format);
+                break;
+            }
         }
         if !g.tensors.is_empty() && g.data_end < d.len() as u64 {
             let start = usize::try_from(g.data_end).unwrap_or(d.len());
@@ -211,6 +252,24 @@ mod tests {
         let (c, v, _) =
             scan(include_bytes!("../../../../tests/fixtures/gguf/evil_template.gguf").to_vec());
         assert_eq!(c, vec!["TPL001", "TPL003"]);
+        assert_eq!(v, Verdict::Malicious);
+    }
+
+    #[test]
+    fn pickle_in_metadata_is_scanned() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(b"cos\nsystem\n(S'id'\ntR.");
+        let f = Builder::default()
+            .kv_str("general.architecture", "llama")
+            .kv_str("general.notes", &b64)
+            .build();
+        let (c, v, findings) = scan(f);
+        assert!(c.contains(&"GGF004".to_string()), "{c:?}");
+        assert!(
+            findings.iter().any(|f| f.code.starts_with("PKL")
+                && f.location.to_string().contains("general.notes (base64)")),
+            "{findings:?}"
+        );
         assert_eq!(v, Verdict::Malicious);
     }
 }
