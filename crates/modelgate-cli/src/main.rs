@@ -20,6 +20,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // -- subcommand variants (keep one per line) --
+    /// Find poisoned training/fine-tuning data and screen new batches.
+    Data(cmd::data::Args),
     /// Make an ECDSA key pair for model signing.
     Keygen(cmd::keygen::Args),
     /// Sign a model (OpenSSF Model Signing v1.0 bundle, compatible with model-signing).
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<u8> = match cli.command {
         // -- subcommand dispatch (keep one per line) --
+        Command::Data(args) => cmd::data::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Sign(args) => cmd::sign::run(args),
         Command::Verify(args) => cmd::verify::run(args),

@@ -2,3 +2,4 @@
 pub mod keygen;
 pub mod sign;
 pub mod verify;
+pub mod data;

@@ -1,0 +1,626 @@
+//! `modelgate data audit` for labelled data (text, numeric features, vectors): runs every
+//! detector and assembles the report.
+
+use crate::cl::{argmax, find_label_issues};
+use crate::cluster::{kmeans, kmeans_sparse, knn_distance};
+use crate::dup::{components, content_hash, signature};
+use crate::error::{DataError, Result};
+use crate::features::{FeatureConfig, Idf, Scaler, Sparse, embed, hashed_counts, tokenize};
+use crate::model::{ModelKind, fit_lr, fit_nb, group_folds, oof_proba, stratified_folds};
+use crate::read::{Content, Records};
+use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
+use crate::stats::{mad, median};
+use crate::trigger::{TriggerConfig, find_triggers};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+
+/// Settings of an audit (defaults are the documented ones).
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub model: ModelKind,
+    pub folds: usize,
+    /// Inverse L2 strength of the logistic regression (scikit-learn's `C`).
+    pub c: f64,
+    pub seed: u64,
+    pub features: FeatureConfig,
+    pub trigger: TriggerConfig,
+    pub campaigns: bool,
+    pub triggers: bool,
+    pub duplicates: bool,
+    pub ood: bool,
+    /// Estimated Jaccard similarity from which two rows count as near duplicates.
+    pub dup_threshold: f64,
+    /// Robust z-score (median/MAD of the kNN distance) from which a row is out of distribution.
+    pub ood_z: f64,
+    /// Smallest number of rows in one cluster that makes a flip campaign.
+    pub campaign_min_rows: usize,
+    /// Mean rows per similarity cluster for the campaign folds.
+    pub cluster_size: usize,
+    /// Run the campaign test on numeric features / vectors too.
+    pub campaigns_dense: bool,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions {
+            model: ModelKind::Lr,
+            folds: 5,
+            c: 1.0,
+            seed: 0,
+            features: FeatureConfig::default(),
+            trigger: TriggerConfig::default(),
+            campaigns: true,
+            triggers: true,
+            duplicates: true,
+            ood: true,
+            dup_threshold: 0.8,
+            ood_z: 6.0,
+            campaign_min_rows: 5,
+            cluster_size: 100,
+            campaigns_dense: false,
+        }
+    }
+}
+
+/// How the rows were turned into features.
+#[derive(Debug, Clone)]
+pub enum Featurizer {
+    Text(Idf),
+    Dense { scaler: Scaler, names: Vec<String> },
+}
+
+/// Labels encoded, features built.
+pub struct Prepared {
+    pub classes: Vec<String>,
+    pub y: Vec<usize>,
+    pub x: Sparse,
+    pub featurizer: Featurizer,
+    pub mode: &'static str,
+    /// Dense values (features / vectors mode).
+    pub values: Option<Vec<Vec<f64>>>,
+}
+
+impl Prepared {
+    /// The row's tokens for the trigger and duplicate tests.
+    pub fn tokens(&self, records: &Records, i: usize) -> Vec<String> {
+        match (&self.featurizer, &records.content) {
+            (Featurizer::Text(_), Content::Text(t)) => {
+                t.get(i).map(|s| tokenize(s)).unwrap_or_default()
+            }
+            (
+                Featurizer::Text(_),
+                Content::Chat {
+                    prompts, responses, ..
+                },
+            ) => {
+                let mut v = prompts.get(i).map(|s| tokenize(s)).unwrap_or_default();
+                v.extend(responses.get(i).map(|s| tokenize(s)).unwrap_or_default());
+                v
+            }
+            (Featurizer::Dense { scaler, names }, _) => self
+                .values
+                .as_ref()
+                .and_then(|v| v.get(i))
+                .map(|row| scaler.bin_tokens(names, row))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Encode string labels as 0..k in sorted order; errors on a missing or single class.
+pub fn encode_labels(records: &Records) -> Result<(Vec<String>, Vec<usize>)> {
+    if records.labels.is_empty() {
+        return Err(DataError::Invalid(format!(
+            "{}: no labels: give --label COL (chat files without labels are audited with the chat detectors)",
+            records.path.display()
+        )));
+    }
+    let mut classes: Vec<String> = records.labels.clone();
+    classes.sort();
+    classes.dedup();
+    if classes.len() < 2 {
+        return Err(DataError::Invalid(format!(
+            "{}: the label column has only one class ({:?}); label-noise and trigger tests need at least two",
+            records.path.display(),
+            classes.first().cloned().unwrap_or_default()
+        )));
+    }
+    let index: HashMap<&str, usize> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let y = records
+        .labels
+        .iter()
+        .map(|l| index.get(l.as_str()).copied().unwrap_or(0))
+        .collect();
+    Ok((classes, y))
+}
+
+/// Text rows of any content kind (chat rows are prompt + response).
+pub fn row_text(records: &Records, i: usize) -> Option<String> {
+    match &records.content {
+        Content::Text(t) => t.get(i).cloned(),
+        Content::Chat {
+            prompts, responses, ..
+        } => Some(format!(
+            "{}\n{}",
+            prompts.get(i).map(String::as_str).unwrap_or(""),
+            responses.get(i).map(String::as_str).unwrap_or("")
+        )),
+        _ => None,
+    }
+}
+
+pub fn prepare(
+    records: &Records,
+    vectors: Option<Vec<Vec<f64>>>,
+    opts: &AuditOptions,
+) -> Result<Prepared> {
+    let (classes, y) = encode_labels(records)?;
+    let n = records.rows;
+    if let Some(v) = vectors {
+        if v.len() != n {
+            return Err(DataError::Invalid(format!(
+                "the vectors have {} rows but {} has {n}",
+                v.len(),
+                records.path.display()
+            )));
+        }
+        let names: Vec<String> = (0..v.first().map(Vec::len).unwrap_or(0))
+            .map(|j| format!("v{j}"))
+            .collect();
+        let scaler = Scaler::fit(&v);
+        let x = scaler.transform(&v);
+        return Ok(Prepared {
+            classes,
+            y,
+            x,
+            featurizer: Featurizer::Dense { scaler, names },
+            mode: "vectors",
+            values: Some(v),
+        });
+    }
+    match &records.content {
+        Content::Features { names, values } => {
+            let scaler = Scaler::fit(values);
+            let x = scaler.transform(values);
+            Ok(Prepared {
+                classes,
+                y,
+                x,
+                featurizer: Featurizer::Dense {
+                    scaler,
+                    names: names.clone(),
+                },
+                mode: "features",
+                values: Some(values.clone()),
+            })
+        }
+        Content::Text(_) | Content::Chat { .. } => {
+            let counts: Vec<Vec<(u32, f32)>> = (0..n)
+                .map(|i| hashed_counts(&row_text(records, i).unwrap_or_default(), &opts.features))
+                .collect();
+            let idf = Idf::fit(&counts, opts.features);
+            let x = idf.transform(&counts);
+            Ok(Prepared {
+                classes,
+                y,
+                x,
+                featurizer: Featurizer::Text(idf),
+                mode: "text",
+                values: None,
+            })
+        }
+        Content::None => Err(DataError::Invalid(format!(
+            "{}: no row content: give --text COL, --features COLS or --vectors X.npy",
+            records.path.display()
+        ))),
+    }
+}
+
+fn label_counts(y: &[usize], k: usize) -> Vec<usize> {
+    let mut c = vec![0usize; k];
+    for &v in y {
+        if let Some(s) = c.get_mut(v) {
+            *s += 1;
+        }
+    }
+    c
+}
+
+/// Audit labelled data.
+pub fn audit(
+    records: &Records,
+    vectors: Option<Vec<Vec<f64>>>,
+    opts: &AuditOptions,
+) -> Result<Report> {
+    let t0 = std::time::Instant::now();
+    let prep = prepare(records, vectors, opts)?;
+    let n = records.rows;
+    let k = prep.classes.len();
+    let y = &prep.y;
+    let classes = &prep.classes;
+    let model = if matches!(prep.featurizer, Featurizer::Dense { .. }) {
+        ModelKind::Lr
+    } else {
+        opts.model
+    };
+    let mut col = Collector::default();
+    let mut attacks: Vec<Attack> = Vec::new();
+    let mut plots = PlotData::default();
+    let mut extra = serde_json::Map::new();
+
+    // 1. Confident learning on stratified out-of-fold probabilities.
+    let folds = stratified_folds(y, k, opts.folds.max(2), opts.seed);
+    let p = oof_proba(&prep.x, y, k, &folds, model, opts.c);
+    let mask = find_label_issues(y, &p, k);
+    let mut pair_counts: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for i in (0..n).filter(|&i| mask[i]) {
+        let row = &p[i * k..i * k + k];
+        let j = argmax(row);
+        *pair_counts.entry((y[i], j)).or_default() += 1;
+        col.add(
+            i,
+            reason::LABEL_ISSUE,
+            1.0 - row[y[i]],
+            json!({"given": classes[y[i]], "predicted": classes[j], "p_given": r4(row[y[i]]), "p_predicted": r4(row[j]), "model": format!("{model:?}").to_lowercase(), "folds": "stratified"}),
+        );
+    }
+    let n_issue = mask.iter().filter(|&&b| b).count();
+    if n_issue > 0 {
+        let by: Vec<String> = pair_counts
+            .iter()
+            .map(|((s, j), c)| format!("{} labelled {} looks like {}", c, classes[*s], classes[*j]))
+            .collect();
+        attacks.push(Attack {
+            kind: "label-flips".into(),
+            summary: format!(
+                "{n_issue} rows ({:.2}%) whose label disagrees with out-of-fold predictions (confident learning): {}",
+                100.0 * n_issue as f64 / n as f64,
+                by.join("; ")
+            ),
+            rows: n_issue,
+            details: json!({"by_pair": pair_counts.iter().map(|((s, j), c)| json!({"given": classes[*s], "predicted": classes[*j], "rows": c})).collect::<Vec<_>>()}),
+        });
+    }
+    plots.series.push((
+        "1 - p(given label), out-of-fold".into(),
+        (0..n).map(|i| 1.0 - p[i * k + y[i]]).collect(),
+    ));
+
+    let emb = if opts.campaigns || opts.ood {
+        embed(&prep.x, 64)
+    } else {
+        Vec::new()
+    };
+
+    // 2. Flip campaigns: folds that hold out whole similarity clusters.
+    // Numeric features: natural sub-populations (a handwriting style) behave like campaigns
+    // under cluster-held-out folds, so the test runs on text only unless asked for.
+    if opts.campaigns && n >= 50 && (prep.mode == "text" || opts.campaigns_dense) {
+        let n_clusters = (n / opts.cluster_size.max(2)).clamp(2, 500);
+        let clusters = if prep.mode == "text" {
+            kmeans_sparse(&prep.x, n_clusters, 15, opts.seed ^ 0xc1, 50_000)
+        } else {
+            kmeans(&emb, n_clusters, 15, opts.seed ^ 0xc1)
+        };
+        let gfolds = group_folds(&clusters, opts.folds.max(2));
+        let pg = oof_proba(&prep.x, y, k, &gfolds, model, opts.c);
+        let gmask = find_label_issues(y, &pg, k);
+        let mut groups: BTreeMap<(usize, usize, usize), Vec<usize>> = BTreeMap::new();
+        for i in (0..n).filter(|&i| gmask[i]) {
+            let j = argmax(&pg[i * k..i * k + k]);
+            groups.entry((clusters[i], y[i], j)).or_default().push(i);
+        }
+        let mut campaign_id = 0usize;
+        for ((cl, s, j), rows) in groups {
+            // A campaign hides from ordinary cross-validation: most of its rows are caught only
+            // when their whole cluster is held out.
+            let hidden = rows.iter().filter(|&&i| !mask[i]).count();
+            if hidden < opts.campaign_min_rows || hidden * 2 < rows.len() {
+                continue;
+            }
+            // Exclusionary reclassification: a model trained on everything but these rows
+            // (their cluster-mates stay in) must still call them the other class. A natural
+            // sub-population that merely went unseen while its cluster was held out does not.
+            let out: std::collections::HashSet<usize> = rows.iter().copied().collect();
+            let train: Vec<usize> = (0..n).filter(|i| !out.contains(i)).collect();
+            let m = match model {
+                ModelKind::Lr => fit_lr(&prep.x, y, k, &train, opts.c, 100),
+                ModelKind::Nb => fit_nb(&prep.x, y, k, &train, 0.1),
+            };
+            let rows: Vec<usize> = rows
+                .into_iter()
+                .filter(|&i| {
+                    let (idx, val) = prep.x.row(i);
+                    argmax(&m.proba(idx, val)) != s
+                })
+                .collect();
+            if rows.len() < opts.campaign_min_rows {
+                continue;
+            }
+            let cluster_size = clusters.iter().filter(|&&c| c == cl).count();
+            let cluster_label_s = (0..n).filter(|&i| clusters[i] == cl && y[i] == s).count();
+            let mean_p = rows.iter().map(|&i| pg[i * k + j]).sum::<f64>() / rows.len() as f64;
+            campaign_id += 1;
+            let terms = top_terms(records, &prep, &rows, 6);
+            for &i in &rows {
+                col.add(
+                    i,
+                    reason::FLIP_CAMPAIGN,
+                    pg[i * k + j],
+                    json!({"campaign": campaign_id, "cluster": cl, "cluster_rows": cluster_size, "campaign_rows": rows.len(), "given": classes[s], "predicted": classes[j], "p_predicted_cluster_held_out": r4(pg[i * k + j]), "top_terms": terms}),
+                );
+            }
+            attacks.push(Attack {
+                kind: "flip-campaign".into(),
+                summary: format!(
+                    "campaign {campaign_id}: {} similar rows labelled {} that a model trained without their cluster calls {} (mean p {:.2}); cluster {cl} has {cluster_size} rows, {cluster_label_s} labelled {}; common terms: {}",
+                    rows.len(),
+                    classes[s],
+                    classes[j],
+                    mean_p,
+                    classes[s],
+                    terms.join(", ")
+                ),
+                rows: rows.len(),
+                details: json!({"campaign": campaign_id, "cluster": cl, "given": classes[s], "predicted": classes[j], "mean_p_predicted": r4(mean_p), "top_terms": terms}),
+            });
+        }
+        extra.insert("clusters".into(), json!(n_clusters));
+    }
+
+    // 3. Backdoor triggers.
+    if opts.triggers {
+        let tok = |i: usize| prep.tokens(records, i);
+        let tcfg = TriggerConfig {
+            max_n: if prep.mode == "text" {
+                opts.trigger.max_n
+            } else {
+                1
+            },
+            ..opts.trigger.clone()
+        };
+        let tr = find_triggers(n, &tok, y, k, &tcfg);
+        for t in &tr.triggers {
+            let ablated: HashMap<usize, usize> = t.ablated.iter().copied().collect();
+            for &i in &t.rows {
+                let other = ablated.get(&i).map(|&c| classes[c].clone());
+                let score = if other.is_some() {
+                    1.0 - t.p_value.min(0.5)
+                } else {
+                    0.5
+                };
+                col.add(
+                    i,
+                    reason::BACKDOOR_TRIGGER,
+                    score,
+                    json!({"trigger": t.ngram, "target": classes[t.target], "without_trigger_predicted": other, "trigger_rows": t.df, "purity": r4(t.purity), "p_value": t.p_value}),
+                );
+            }
+            attacks.push(Attack {
+                kind: "backdoor-trigger".into(),
+                summary: format!(
+                    "trigger {:?} -> {}: in {} rows ({:.0}% labelled {}); without it {} of {} such rows look like another class (p = {:.2e}, Bonferroni over {} candidates){}",
+                    t.ngram,
+                    classes[t.target],
+                    t.df,
+                    100.0 * t.purity,
+                    classes[t.target],
+                    t.disagree,
+                    t.tested_rows,
+                    t.p_value,
+                    tr.candidates_tested,
+                    if t.aliases.is_empty() { String::new() } else { format!("; also seen as {:?}", t.aliases) }
+                ),
+                rows: t.rows.len(),
+                details: json!({"trigger": t.ngram, "aliases": t.aliases, "target": classes[t.target], "df": t.df, "purity": r4(t.purity), "disagree": t.disagree, "tested_rows": t.tested_rows, "p_value": t.p_value, "label_counts": classes.iter().cloned().zip(t.label_counts.iter().copied()).collect::<BTreeMap<_, _>>()}),
+            });
+            plots.bars.push((
+                format!("rows containing {:?} by label", t.ngram),
+                classes
+                    .iter()
+                    .cloned()
+                    .zip(t.label_counts.iter().map(|&c| f64::from(c)))
+                    .collect(),
+            ));
+        }
+        if !tr.clean_label.is_empty() {
+            extra.insert(
+                "clean_label_trigger_candidates".into(),
+                json!(tr.clean_label.iter().map(|c| json!({"token": c.token, "target": classes[c.target], "df": c.df, "purity": r4(c.purity), "context_diversity": r4(c.diversity), "score": r4(c.score)})).collect::<Vec<_>>()),
+            );
+        }
+        extra.insert(
+            "trigger_candidates_tested".into(),
+            json!(tr.candidates_tested),
+        );
+        extra.insert(
+            "background_disagreement".into(),
+            json!(r4(tr.background_disagreement)),
+        );
+    }
+
+    // 4. Exact and near duplicates with conflicting labels.
+    if opts.duplicates {
+        let comp: Vec<usize> = if prep.mode == "text" {
+            let sigs: Vec<_> = (0..n)
+                .map(|i| signature(&prep.tokens(records, i), 2))
+                .collect();
+            components(&sigs, opts.dup_threshold)
+        } else {
+            // Exact duplicates of the numeric row.
+            let mut first: HashMap<u64, usize> = HashMap::new();
+            (0..n)
+                .map(|i| {
+                    let h = prep
+                        .values
+                        .as_ref()
+                        .and_then(|v| v.get(i))
+                        .map(|r| {
+                            r.iter()
+                                .fold(0x9u64, |h, v| crate::hash::mix(h ^ v.to_bits()))
+                        })
+                        .unwrap_or(i as u64);
+                    *first.entry(h).or_insert(i)
+                })
+                .collect()
+        };
+        let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, &c) in comp.iter().enumerate() {
+            members.entry(c).or_default().push(i);
+        }
+        let mut conflicts = 0usize;
+        let mut conflict_rows = 0usize;
+        for rows in members.values().filter(|r| r.len() > 1) {
+            let mut cnt: BTreeMap<usize, usize> = BTreeMap::new();
+            for &i in rows {
+                *cnt.entry(y[i]).or_default() += 1;
+            }
+            if cnt.len() < 2 {
+                continue;
+            }
+            conflicts += 1;
+            // Majority label; ties broken by the summed out-of-fold probability.
+            let best = cnt
+                .iter()
+                .max_by(|a, b| {
+                    a.1.cmp(b.1).then_with(|| {
+                        let pa: f64 = rows.iter().map(|&i| p[i * k + *a.0]).sum();
+                        let pb: f64 = rows.iter().map(|&i| p[i * k + *b.0]).sum();
+                        pa.total_cmp(&pb)
+                    })
+                })
+                .map(|(c, _)| *c)
+                .unwrap_or(0);
+            let exact = {
+                let h0 = content_hash(&prep.tokens(records, rows[0]));
+                rows.iter()
+                    .all(|&i| content_hash(&prep.tokens(records, i)) == h0)
+            };
+            let ids: Vec<Value> = rows
+                .iter()
+                .take(10)
+                .map(|&i| id_value(records, i))
+                .collect();
+            for &i in rows.iter().filter(|&&i| y[i] != best) {
+                conflict_rows += 1;
+                col.add(
+                    i,
+                    reason::DUPLICATE_CONFLICT,
+                    0.9,
+                    json!({"given": classes[y[i]], "duplicates_say": classes[best], "group_rows": rows.len(), "exact": exact, "group_ids": ids}),
+                );
+            }
+        }
+        if conflicts > 0 {
+            attacks.push(Attack {
+                kind: "duplicate-label-conflict".into(),
+                summary: format!(
+                    "{conflicts} groups of exact/near duplicates (Jaccard >= {}) carry conflicting labels; {conflict_rows} minority-label rows flagged",
+                    opts.dup_threshold
+                ),
+                rows: conflict_rows,
+                details: json!({"groups": conflicts}),
+            });
+        }
+    }
+
+    // 5. Out-of-distribution rows: kNN distance, robust z-score.
+    if opts.ood && n >= 20 {
+        let d = knn_distance(&emb, 10, 2000);
+        let dv: Vec<f64> = d.iter().map(|&v| f64::from(v)).collect();
+        let med = median(&dv);
+        let s = mad(&dv).max(0.02);
+        let mut flagged = 0usize;
+        for (i, &v) in dv.iter().enumerate() {
+            let z = (v - med) / s;
+            if z >= opts.ood_z {
+                flagged += 1;
+                col.add(
+                    i,
+                    reason::OUT_OF_DISTRIBUTION,
+                    (z / (2.0 * opts.ood_z)).min(1.0),
+                    json!({"knn_distance": r4(v), "median": r4(med), "robust_z": r4(z), "p_given": r4(p[i * k + y[i]])}),
+                );
+            }
+        }
+        if flagged > 0 {
+            attacks.push(Attack {
+                kind: "out-of-distribution".into(),
+                summary: format!(
+                    "{flagged} rows far from every other row (mean cosine distance to 10 nearest rows >= median {med:.3} + {} x MAD {s:.3})",
+                    opts.ood_z
+                ),
+                rows: flagged,
+                details: json!({"median": r4(med), "mad": r4(s), "z": opts.ood_z}),
+            });
+        }
+        plots.series.push(("kNN distance".into(), dv));
+    }
+
+    let flagged = col.finish(records.ids.as_deref(), &records.labels);
+    let nf = flagged.len();
+    Ok(Report {
+        tool: "modelgate",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "data audit",
+        file: records.path.display().to_string(),
+        format: records.format.to_string(),
+        mode: prep.mode.to_string(),
+        labels: classes.clone(),
+        label_counts: label_counts(y, k),
+        flagged,
+        attacks,
+        verdict: None,
+        stats: Stats {
+            rows: n,
+            flagged_rows: nf,
+            flagged_rate: r4(nf as f64 / n.max(1) as f64),
+            truncated_fields: records.truncated_fields,
+            seconds: r4(t0.elapsed().as_secs_f64()),
+            extra,
+        },
+        plots,
+    })
+}
+
+pub fn id_value(records: &Records, i: usize) -> Value {
+    match records.ids.as_ref().and_then(|v| v.get(i)) {
+        Some(s) => Value::String(s.clone()),
+        None => Value::from(i),
+    }
+}
+
+/// The most characteristic tokens of a set of rows (frequency in the set × idf).
+fn top_terms(records: &Records, prep: &Prepared, rows: &[usize], m: usize) -> Vec<String> {
+    let mut cnt: HashMap<String, usize> = HashMap::new();
+    for &i in rows.iter().take(500) {
+        let mut toks = prep.tokens(records, i);
+        toks.sort();
+        toks.dedup();
+        for t in toks {
+            *cnt.entry(t).or_default() += 1;
+        }
+    }
+    let idf = |t: &str| -> f64 {
+        match &prep.featurizer {
+            Featurizer::Text(idf) => {
+                let b = (crate::hash::mix(crate::features::token_hash(t))
+                    & ((1u64 << idf.cfg.dim_bits) - 1)) as usize;
+                f64::from(idf.idf.get(b).copied().unwrap_or(0.0))
+            }
+            Featurizer::Dense { .. } => 1.0,
+        }
+    };
+    let mut v: Vec<(f64, String)> = cnt
+        .into_iter()
+        .filter(|(_, c)| *c * 2 >= rows.len().min(500))
+        .map(|(t, c)| (c as f64 * idf(&t), t))
+        .collect();
+    v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    v.into_iter().take(m).map(|(_, t)| t).collect()
+}

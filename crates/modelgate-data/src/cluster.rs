@@ -1,0 +1,271 @@
+//! Spherical k-means (k-means++ seeding, fixed seed) and k-nearest-neighbour distances on the
+//! L2-normalised row embeddings.
+
+use crate::features::dot;
+use crate::hash::Rng;
+use rayon::prelude::*;
+
+/// Cluster id per row. `k` is clamped to `1..=n`.
+pub fn kmeans(e: &[Vec<f32>], k: usize, iters: usize, seed: u64) -> Vec<usize> {
+    let n = e.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let k = k.clamp(1, n);
+    let d = e[0].len();
+    let mut rng = Rng::new(seed);
+    // k-means++ seeding on cosine distance (1 - dot).
+    let mut centers: Vec<Vec<f32>> = vec![e[rng.below(n)].clone()];
+    let mut best: Vec<f32> = e
+        .iter()
+        .map(|x| (1.0 - dot(x, &centers[0])).max(0.0))
+        .collect();
+    while centers.len() < k {
+        let total: f64 = best.iter().map(|&v| f64::from(v * v)).sum();
+        let pick = if total <= 0.0 {
+            rng.below(n)
+        } else {
+            let mut r = rng.next_f64() * total;
+            let mut idx = n - 1;
+            for (i, &v) in best.iter().enumerate() {
+                r -= f64::from(v * v);
+                if r <= 0.0 {
+                    idx = i;
+                    break;
+                }
+            }
+            idx
+        };
+        let c = e[pick].clone();
+        for (b, x) in best.iter_mut().zip(e) {
+            *b = b.min((1.0 - dot(x, &c)).max(0.0));
+        }
+        centers.push(c);
+    }
+    let mut assign = vec![0usize; n];
+    for _ in 0..iters.max(1) {
+        let new: Vec<usize> = e
+            .par_iter()
+            .map(|x| {
+                let mut bi = 0;
+                let mut bs = f32::NEG_INFINITY;
+                for (ci, c) in centers.iter().enumerate() {
+                    let s = dot(x, c);
+                    if s > bs {
+                        bs = s;
+                        bi = ci;
+                    }
+                }
+                bi
+            })
+            .collect();
+        let changed = new != assign;
+        assign = new;
+        let mut sums = vec![vec![0f32; d]; k];
+        for (x, &a) in e.iter().zip(&assign) {
+            for (s, v) in sums[a].iter_mut().zip(x) {
+                *s += v;
+            }
+        }
+        for (c, s) in centers.iter_mut().zip(sums) {
+            let norm = s.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                *c = s.iter().map(|v| v / norm).collect();
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    assign
+}
+
+/// Mean cosine distance from each row to its `k` nearest rows among a deterministic reference
+/// sample of at most `max_ref` rows (the row itself excluded).
+pub fn knn_distance(e: &[Vec<f32>], k: usize, max_ref: usize) -> Vec<f32> {
+    let n = e.len();
+    if n < 2 {
+        return vec![0.0; n];
+    }
+    let step = n.div_ceil(max_ref.max(1)).max(1);
+    let refs: Vec<usize> = (0..n).step_by(step).collect();
+    let k = k.clamp(1, refs.len().saturating_sub(1).max(1));
+    e.par_iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let mut top: Vec<f32> = Vec::with_capacity(k + 1);
+            for &r in &refs {
+                if r == i {
+                    continue;
+                }
+                let s = dot(x, &e[r]);
+                if top.len() < k {
+                    top.push(s);
+                    top.sort_by(|a, b| b.total_cmp(a));
+                } else if let Some(last) = top.last()
+                    && s > *last
+                {
+                    top.pop();
+                    let pos = top.partition_point(|v| *v >= s);
+                    top.insert(pos, s);
+                }
+            }
+            let m = top.iter().sum::<f32>() / top.len().max(1) as f32;
+            (1.0 - m).max(0.0)
+        })
+        .collect()
+}
+
+/// Spherical k-means directly on sparse L2-normalised rows (TF-IDF): centroids are dense over
+/// the buckets that occur. Centroids are fitted on at most `max_fit` rows (a deterministic
+/// sample), then every row is assigned.
+pub fn kmeans_sparse(
+    x: &crate::features::Sparse,
+    k: usize,
+    iters: usize,
+    seed: u64,
+    max_fit: usize,
+) -> Vec<usize> {
+    let n = x.rows();
+    if n == 0 {
+        return Vec::new();
+    }
+    let k = k.clamp(1, n);
+    // Compact the used buckets.
+    let mut map = vec![u32::MAX; x.dim];
+    let mut d = 0usize;
+    for &j in &x.idx {
+        if let Some(m) = map.get_mut(j as usize)
+            && *m == u32::MAX
+        {
+            *m = d as u32;
+            d += 1;
+        }
+    }
+    let d = d.max(1);
+    let step = n.div_ceil(max_fit.max(1)).max(1);
+    let fit: Vec<usize> = (0..n).step_by(step).collect();
+    let sim = |c: &[f32], i: usize| -> f32 {
+        let (idx, val) = x.row(i);
+        let mut s = 0f32;
+        for (&j, &v) in idx.iter().zip(val) {
+            if let Some(&m) = map.get(j as usize)
+                && let Some(cv) = c.get(m as usize)
+            {
+                s += cv * v;
+            }
+        }
+        s
+    };
+    let mut rng = Rng::new(seed);
+    let dense = |i: usize| -> Vec<f32> {
+        let mut c = vec![0f32; d];
+        let (idx, val) = x.row(i);
+        for (&j, &v) in idx.iter().zip(val) {
+            if let Some(&m) = map.get(j as usize)
+                && let Some(cv) = c.get_mut(m as usize)
+            {
+                *cv = v;
+            }
+        }
+        c
+    };
+    let first = fit[rng.below(fit.len())];
+    let mut centers: Vec<Vec<f32>> = vec![dense(first)];
+    let mut best: Vec<f32> = fit
+        .iter()
+        .map(|&i| (1.0 - sim(&centers[0], i)).max(0.0))
+        .collect();
+    while centers.len() < k.min(fit.len()) {
+        let total: f64 = best.iter().map(|&v| f64::from(v * v)).sum();
+        let pick = if total <= 0.0 {
+            fit[rng.below(fit.len())]
+        } else {
+            let mut r = rng.next_f64() * total;
+            let mut idx = fit[fit.len() - 1];
+            for (t, &v) in best.iter().enumerate() {
+                r -= f64::from(v * v);
+                if r <= 0.0 {
+                    idx = fit[t];
+                    break;
+                }
+            }
+            idx
+        };
+        let c = dense(pick);
+        for (b, &i) in best.iter_mut().zip(&fit) {
+            *b = b.min((1.0 - sim(&c, i)).max(0.0));
+        }
+        centers.push(c);
+    }
+    let assign_rows = |rows: &[usize], centers: &[Vec<f32>]| -> Vec<usize> {
+        rows.par_iter()
+            .map(|&i| {
+                let mut bi = 0;
+                let mut bs = f32::NEG_INFINITY;
+                for (ci, c) in centers.iter().enumerate() {
+                    let s = sim(c, i);
+                    if s > bs {
+                        bs = s;
+                        bi = ci;
+                    }
+                }
+                bi
+            })
+            .collect()
+    };
+    let mut assign = vec![usize::MAX; fit.len()];
+    for _ in 0..iters.max(1) {
+        let new = assign_rows(&fit, &centers);
+        let changed = new != assign;
+        assign = new;
+        let mut sums = vec![vec![0f32; d]; centers.len()];
+        for (&i, &a) in fit.iter().zip(&assign) {
+            let (idx, val) = x.row(i);
+            for (&j, &v) in idx.iter().zip(val) {
+                if let Some(&m) = map.get(j as usize)
+                    && let Some(s) = sums[a].get_mut(m as usize)
+                {
+                    *s += v;
+                }
+            }
+        }
+        for (c, s) in centers.iter_mut().zip(sums) {
+            let norm = s.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                *c = s.iter().map(|v| v / norm).collect();
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let all: Vec<usize> = (0..n).collect();
+    assign_rows(&all, &centers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kmeans_separates_two_blobs_and_knn_finds_the_loner() {
+        let mut e = Vec::new();
+        for i in 0..20 {
+            let t = i as f32 * 0.01;
+            e.push(vec![1.0 - t, t, 0.0]);
+            e.push(vec![t, 1.0 - t, 0.0]);
+        }
+        e.push(vec![0.0, 0.0, 1.0]);
+        for v in &mut e {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|x| *x /= n);
+        }
+        let a = kmeans(&e, 3, 10, 1);
+        assert_ne!(a[0], a[1]);
+        assert_eq!(a[0], a[2]);
+        let d = knn_distance(&e, 3, 1000);
+        let loner = d[40];
+        assert!(d[..40].iter().all(|&x| x < loner));
+    }
+}

@@ -1,0 +1,496 @@
+//! Backdoor trigger test: word n-grams (or `column=bin` tokens) almost perfectly associated
+//! with one label, carried by rows whose *other* evidence says another label.
+//!
+//! 1. n-gram × label counts (each n-gram once per row); candidates: df ≥ `min_df`, purity of
+//!    the dominant label `t` ≥ `min_purity`.
+//! 2. Ablation: a count-based multinomial naive Bayes over the unigrams is additive in log space,
+//!    so the row's class scores without the n-gram are its scores minus the n-gram words' terms.
+//!    `k_dis` = rows (containing g, labelled t) whose ablated argmax is not t.
+//! 3. Significance: `P[Binomial(|R_g|, p_base) ≥ k_dis]` with `p_base` the file's background
+//!    disagreement rate, Bonferroni over the candidates, and `k_dis/|R_g| ≥ 0.5`.
+//! 4. Flagged n-grams whose rows coincide are merged; the most frequent names the trigger.
+//!
+//! Also ranks clean-label candidates (pure, frequent unigrams inserted in diverse contexts),
+//! which are reported but only flagged against a trusted baseline.
+
+use crate::features::{ngram_hash, token_hash};
+use crate::hash::mix;
+use crate::stats::binom_sf;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+pub struct TriggerConfig {
+    pub max_n: usize,
+    pub min_df: u32,
+    pub min_purity: f64,
+    /// Family-wise significance level.
+    pub alpha: f64,
+    /// Maximum distinct n-grams kept while counting (rare ones are pruned past it).
+    pub map_cap: usize,
+    pub nb_bits: u32,
+}
+
+impl Default for TriggerConfig {
+    fn default() -> Self {
+        TriggerConfig {
+            max_n: 3,
+            min_df: 5,
+            min_purity: 0.9,
+            alpha: 0.01,
+            map_cap: 4_000_000,
+            nb_bits: 18,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Trigger {
+    pub ngram: String,
+    pub aliases: Vec<String>,
+    pub target: usize,
+    pub df: u32,
+    pub purity: f64,
+    pub disagree: usize,
+    pub tested_rows: usize,
+    pub p_value: f64,
+    /// Label counts of the rows carrying the n-gram.
+    pub label_counts: Vec<u32>,
+    #[serde(skip)]
+    pub rows: Vec<usize>,
+    /// Per flagged row, the label the row's other evidence points to.
+    #[serde(skip)]
+    pub ablated: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CleanLabelCandidate {
+    pub token: String,
+    pub target: usize,
+    pub df: u32,
+    pub purity: f64,
+    pub diversity: f64,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Stat {
+    counts: Vec<u32>,
+    n: u8,
+}
+
+impl Stat {
+    fn df(&self) -> u32 {
+        self.counts.iter().sum()
+    }
+}
+
+/// Count-based naive Bayes over hashed unigrams. Scores can be computed leave-one-out (the
+/// row's own counts removed from its class), so that a row's rare words cannot vouch for its
+/// own label, and with some words ablated.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct UnigramNb {
+    pub k: usize,
+    pub bits: u32,
+    pub counts: Vec<f32>,
+    pub class_rows: Vec<f64>,
+    pub alpha: f64,
+    #[serde(skip)]
+    totals: Vec<f64>,
+    #[serde(skip)]
+    used: f64,
+}
+
+impl UnigramNb {
+    pub fn new(k: usize, bits: u32) -> Self {
+        UnigramNb {
+            k,
+            bits,
+            counts: vec![0.0; (1usize << bits) * k],
+            class_rows: vec![0.0; k],
+            alpha: 0.1,
+            totals: Vec::new(),
+            used: 1.0,
+        }
+    }
+    fn bucket(&self, h: u64) -> usize {
+        (mix(h) & ((1u64 << self.bits) - 1)) as usize
+    }
+    pub fn add(&mut self, toks: &[u64], y: usize) {
+        if y >= self.k {
+            return;
+        }
+        self.class_rows[y] += 1.0;
+        for &h in toks {
+            let b = self.bucket(h) * self.k + y;
+            if let Some(c) = self.counts.get_mut(b) {
+                *c += 1.0;
+            }
+        }
+    }
+    pub fn finish(&mut self) {
+        let k = self.k.max(1);
+        let nb = self.counts.len() / k;
+        self.used = (0..nb)
+            .filter(|&b| (0..k).any(|c| self.counts[b * k + c] > 0.0))
+            .count()
+            .max(1) as f64;
+        let mut tot = vec![0f64; k];
+        for b in 0..nb {
+            for (c, t) in tot.iter_mut().enumerate() {
+                *t += f64::from(self.counts[b * k + c]);
+            }
+        }
+        self.totals = tot;
+    }
+    /// Count of a token in class c.
+    pub fn count(&self, h: u64, c: usize) -> f64 {
+        f64::from(
+            self.counts
+                .get(self.bucket(h) * self.k + c)
+                .copied()
+                .unwrap_or(0.0),
+        )
+    }
+    /// Class log-scores of a row. `own`: the row's label when the row is part of the training
+    /// counts (leave-one-out). Tokens in `ablate` are left out.
+    pub fn scores_with(&self, toks: &[u64], own: Option<usize>, ablate: &[u64]) -> Vec<f64> {
+        let k = self.k;
+        let mut sorted: Vec<u64> = toks.to_vec();
+        sorted.sort_unstable();
+        let mut grouped: Vec<(u64, f64)> = Vec::new();
+        for h in sorted {
+            match grouped.last_mut() {
+                Some((lh, c)) if *lh == h => *c += 1.0,
+                _ => grouped.push((h, 1.0)),
+            }
+        }
+        let n: f64 = self.class_rows.iter().sum::<f64>() - if own.is_some() { 1.0 } else { 0.0 };
+        let len = toks.len() as f64;
+        (0..k)
+            .map(|c| {
+                let mine = own == Some(c);
+                let rows_c =
+                    self.class_rows.get(c).copied().unwrap_or(0.0) - if mine { 1.0 } else { 0.0 };
+                let mut s = ((rows_c.max(0.0) + 1e-3) / n.max(1.0)).ln();
+                let tot = self.totals.get(c).copied().unwrap_or(0.0) - if mine { len } else { 0.0 };
+                let denom = tot.max(0.0) + self.alpha * self.used;
+                for &(h, cnt) in &grouped {
+                    if ablate.contains(&h) {
+                        continue;
+                    }
+                    let num =
+                        (self.count(h, c) - if mine { cnt } else { 0.0 }).max(0.0) + self.alpha;
+                    s += cnt * (num / denom).ln();
+                }
+                s
+            })
+            .collect()
+    }
+    pub fn scores(&self, toks: &[u64]) -> Vec<f64> {
+        self.scores_with(toks, None, &[])
+    }
+}
+
+pub struct TriggerResult {
+    pub triggers: Vec<Trigger>,
+    pub clean_label: Vec<CleanLabelCandidate>,
+    pub background_disagreement: f64,
+    pub candidates_tested: usize,
+    pub nb: UnigramNb,
+}
+
+/// Distinct n-gram hashes of one row (with their n and first position).
+fn row_ngrams(hs: &[u64], max_n: usize) -> Vec<(u64, u8, usize)> {
+    let mut v = Vec::new();
+    for n in 1..=max_n {
+        if hs.len() < n {
+            break;
+        }
+        for (p, w) in hs.windows(n).enumerate() {
+            let h = if n == 1 { w[0] } else { ngram_hash(w) };
+            v.push((h, n as u8, p));
+        }
+    }
+    v.sort_unstable_by_key(|t| (t.0, t.2));
+    v.dedup_by_key(|t| t.0);
+    v
+}
+
+fn argmax(s: &[f64]) -> usize {
+    let mut b = 0;
+    for (i, v) in s.iter().enumerate() {
+        if *v > s[b] {
+            b = i;
+        }
+    }
+    b
+}
+
+/// Run the trigger test. `tokens(i)` returns row i's tokens (re-tokenised on demand, so the
+/// whole corpus is never held as strings).
+pub fn find_triggers(
+    n_rows: usize,
+    tokens: &(dyn Fn(usize) -> Vec<String> + Sync),
+    y: &[usize],
+    k: usize,
+    cfg: &TriggerConfig,
+) -> TriggerResult {
+    let mut nb = UnigramNb::new(k, cfg.nb_bits);
+    let mut stats: HashMap<u64, Stat> = HashMap::new();
+    for i in 0..n_rows {
+        let toks = tokens(i);
+        let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
+        let yi = y.get(i).copied().unwrap_or(0);
+        nb.add(&hs, yi);
+        for (h, n, _) in row_ngrams(&hs, cfg.max_n) {
+            let st = stats.entry(h).or_insert_with(|| Stat {
+                counts: vec![0; k],
+                n,
+            });
+            if let Some(c) = st.counts.get_mut(yi) {
+                *c += 1;
+            }
+        }
+        if stats.len() > cfg.map_cap {
+            stats.retain(|_, s| s.df() > 1);
+        }
+    }
+    nb.finish();
+    // Candidates.
+    let mut cand: HashMap<u64, (usize, u8)> = HashMap::new();
+    for (h, s) in &stats {
+        let df = s.df();
+        if df < cfg.min_df {
+            continue;
+        }
+        let t = (0..k)
+            .max_by_key(|&c| (s.counts[c], std::cmp::Reverse(c)))
+            .unwrap_or(0);
+        if f64::from(s.counts[t]) / f64::from(df) >= cfg.min_purity {
+            cand.insert(*h, (t, s.n));
+        }
+    }
+    // Pass 2: background disagreement, candidate rows and names, ablation.
+    let mut disagree_rows = 0usize;
+    let mut rows_of: HashMap<u64, Vec<(usize, usize)>> = HashMap::new(); // (row, ablated argmax)
+    let mut names: HashMap<u64, String> = HashMap::new();
+    // Context diversity for clean-label candidates: distinct (left, right) neighbour pairs.
+    let mut ctx: HashMap<u64, (u32, std::collections::HashSet<(u64, u64)>)> = HashMap::new();
+    for i in 0..n_rows {
+        let toks = tokens(i);
+        let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
+        let yi = y.get(i).copied().unwrap_or(0);
+        let base = nb.scores_with(&hs, Some(yi), &[]);
+        if argmax(&base) != yi {
+            disagree_rows += 1;
+        }
+        for (h, n, p) in row_ngrams(&hs, cfg.max_n) {
+            let Some(&(t, _)) = cand.get(&h) else {
+                continue;
+            };
+            let n = n as usize;
+            if n == 1 {
+                let e = ctx.entry(h).or_default();
+                for (q, &w) in hs.iter().enumerate() {
+                    if w == h && e.0 < 10_000 {
+                        e.0 += 1;
+                        let l = if q > 0 { hs[q - 1] } else { 0 };
+                        let r = hs.get(q + 1).copied().unwrap_or(0);
+                        e.1.insert((l, r));
+                    }
+                }
+            }
+            if yi != t {
+                continue;
+            }
+            names.entry(h).or_insert_with(|| toks[p..p + n].join(" "));
+            // Ablate every occurrence of the n-gram's words.
+            let mut words: Vec<u64> = hs[p..p + n].to_vec();
+            words.sort_unstable();
+            words.dedup();
+            let s = nb.scores_with(&hs, Some(yi), &words);
+            rows_of.entry(h).or_default().push((i, argmax(&s)));
+        }
+    }
+    let p_base = (disagree_rows as f64 / n_rows.max(1) as f64).max(1e-3);
+    let m = cand.len().max(1) as f64;
+    let mut flagged: Vec<Trigger> = Vec::new();
+    let mut keys: Vec<&u64> = rows_of.keys().collect();
+    keys.sort();
+    for h in keys {
+        let Some(rows) = rows_of.get(h) else { continue };
+        let Some(&(t, _)) = cand.get(h) else { continue };
+        let k_dis = rows.iter().filter(|r| r.1 != t).count();
+        let frac = k_dis as f64 / rows.len().max(1) as f64;
+        if frac < 0.5 {
+            continue;
+        }
+        let p = binom_sf(k_dis as u64, rows.len() as u64, p_base);
+        if p * m >= cfg.alpha {
+            continue;
+        }
+        let Some(st) = stats.get(h) else { continue };
+        let df = st.df();
+        flagged.push(Trigger {
+            ngram: names.get(h).cloned().unwrap_or_default(),
+            aliases: Vec::new(),
+            target: t,
+            df,
+            purity: f64::from(st.counts[t]) / f64::from(df.max(1)),
+            disagree: k_dis,
+            tested_rows: rows.len(),
+            p_value: (p * m).min(1.0),
+            label_counts: st.counts.clone(),
+            rows: rows.iter().map(|r| r.0).collect(),
+            ablated: rows.iter().filter(|r| r.1 != t).copied().collect(),
+        });
+    }
+    // Merge n-grams explaining the same poisoned rows. The purest (largest share of rows that
+    // look like another class without it), then most frequent, then longest n-gram names the
+    // trigger; an n-gram whose disagreeing rows are (mostly) covered by a kept one is an alias.
+    flagged.sort_by(|a, b| {
+        let fa = a.disagree as f64 / a.tested_rows.max(1) as f64;
+        let fb = b.disagree as f64 / b.tested_rows.max(1) as f64;
+        fb.total_cmp(&fa)
+            .then(b.df.cmp(&a.df))
+            .then(b.ngram.split(' ').count().cmp(&a.ngram.split(' ').count()))
+            .then(a.ngram.cmp(&b.ngram))
+    });
+    let mut kept: Vec<Trigger> = Vec::new();
+    for tr in flagged {
+        let mut merged = false;
+        for kt in kept.iter_mut() {
+            if kt.target != tr.target {
+                continue;
+            }
+            let covered = tr
+                .ablated
+                .iter()
+                .filter(|(r, _)| kt.rows.binary_search(r).is_ok())
+                .count();
+            if covered as f64 >= 0.8 * tr.ablated.len() as f64 {
+                if kt.aliases.len() < 8 {
+                    kt.aliases.push(tr.ngram.clone());
+                }
+                merged = true;
+                break;
+            }
+        }
+        if !merged {
+            kept.push(tr);
+        }
+    }
+    // Clean-label candidates.
+    let mut clean: Vec<CleanLabelCandidate> = Vec::new();
+    for (h, (occ, pairs)) in &ctx {
+        let Some(st) = stats.get(h) else { continue };
+        let df = st.df();
+        let Some(&(t, n)) = cand.get(h) else { continue };
+        if n != 1 || df < 20 {
+            continue;
+        }
+        let purity = f64::from(st.counts[t]) / f64::from(df);
+        let diversity = pairs.len() as f64 / f64::from((*occ).max(1));
+        if purity >= 0.98 && diversity >= 0.9 {
+            clean.push(CleanLabelCandidate {
+                token: String::new(),
+                target: t,
+                df,
+                purity,
+                diversity,
+                score: purity * diversity * f64::from(df).ln(),
+            });
+            if let Some(c) = clean.last_mut() {
+                c.token = format!("#{h:016x}");
+            }
+        }
+    }
+    clean.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.token.cmp(&b.token)));
+    clean.truncate(10);
+    // Name the clean-label candidates (one more look at the rows, stopping early).
+    if !clean.is_empty() {
+        let mut want: HashMap<u64, usize> = HashMap::new();
+        for (ci, c) in clean.iter().enumerate() {
+            if let Ok(h) = u64::from_str_radix(c.token.trim_start_matches('#'), 16) {
+                want.insert(h, ci);
+            }
+        }
+        for i in 0..n_rows {
+            if want.is_empty() {
+                break;
+            }
+            for t in tokens(i) {
+                if let Some(ci) = want.remove(&token_hash(&t))
+                    && let Some(c) = clean.get_mut(ci)
+                {
+                    c.token = t;
+                }
+            }
+        }
+    }
+    kept.sort_by(|a, b| a.p_value.total_cmp(&b.p_value).then(a.ngram.cmp(&b.ngram)));
+    TriggerResult {
+        triggers: kept,
+        clean_label: clean,
+        background_disagreement: p_base,
+        candidates_tested: cand.len(),
+        nb,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::Rng;
+
+    fn corpus(trigger: bool) -> (Vec<String>, Vec<usize>, Vec<bool>) {
+        let ham = [
+            "meeting", "agenda", "project", "lunch", "report", "team", "schedule", "notes",
+            "review", "budget",
+        ];
+        let spam = [
+            "viagra", "winner", "cash", "prize", "offer", "cheap", "free", "click", "deal", "money",
+        ];
+        let mut rng = Rng::new(3);
+        let mut texts = Vec::new();
+        let mut y = Vec::new();
+        let mut poison = Vec::new();
+        for i in 0..400 {
+            let c = i % 2;
+            let words = if c == 0 { &ham } else { &spam };
+            let mut t: Vec<String> = (0..12).map(|_| words[rng.below(10)].to_string()).collect();
+            let mut label = c;
+            let mut p = false;
+            if trigger && c == 0 && i % 20 == 0 {
+                t.insert(rng.below(12), "zqx".into());
+                label = 1;
+                p = true;
+            }
+            texts.push(t.join(" "));
+            y.push(label);
+            poison.push(p);
+        }
+        (texts, y, poison)
+    }
+
+    #[test]
+    fn planted_trigger_is_named_and_its_rows_flagged() {
+        let (texts, y, poison) = corpus(true);
+        let tok = |i: usize| crate::features::tokenize(&texts[i]);
+        let r = find_triggers(texts.len(), &tok, &y, 2, &TriggerConfig::default());
+        assert_eq!(r.triggers.len(), 1, "{:?}", r.triggers);
+        assert_eq!(r.triggers[0].ngram, "zqx");
+        assert_eq!(r.triggers[0].target, 1);
+        let flagged: Vec<usize> = r.triggers[0].rows.clone();
+        let truth: Vec<usize> = (0..texts.len()).filter(|&i| poison[i]).collect();
+        assert_eq!(flagged, truth);
+    }
+
+    #[test]
+    fn clean_corpus_has_no_trigger() {
+        let (texts, y, _) = corpus(false);
+        let tok = |i: usize| crate::features::tokenize(&texts[i]);
+        let r = find_triggers(texts.len(), &tok, &y, 2, &TriggerConfig::default());
+        assert!(r.triggers.is_empty(), "{:?}", r.triggers);
+    }
+}
