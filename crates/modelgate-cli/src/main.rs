@@ -20,6 +20,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // -- subcommand variants (keep one per line) --
+    /// Shadow-logic analysis of ONNX graphs: explain findings, draw, diff against a reference.
+    Graph(cmd::graph::Args),
     /// Find poisoned training/fine-tuning data and screen new batches.
     Data(cmd::data::Args),
     /// Make an ECDSA key pair for model signing.
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<u8> = match cli.command {
         // -- subcommand dispatch (keep one per line) --
+        Command::Graph(args) => cmd::graph::run(args),
         Command::Data(args) => cmd::data::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Sign(args) => cmd::sign::run(args),

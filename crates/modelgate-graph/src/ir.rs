@@ -596,7 +596,19 @@ impl<'m> Builder<'m> {
         parent: Option<NodeId>,
     ) -> Result<Vec<NodeId>, IrLimit> {
         let mut ids = Vec::new();
+        // Bind every node output first, so graphs whose nodes are not topologically sorted
+        // still resolve (the data-flow pass iterates to a fixpoint).
+        let mut pre: Vec<Vec<ValId>> = Vec::with_capacity(g.nodes.len());
         for node in &g.nodes {
+            let mut outs = Vec::with_capacity(node.outputs.len());
+            for o in node.outputs.iter().filter(|o| !o.is_empty()) {
+                let v = self.new_value(o, Origin::NodeOutput)?;
+                self.bind(o, v);
+                outs.push(v);
+            }
+            pre.push(outs);
+        }
+        for (k, node) in g.nodes.iter().enumerate() {
             let mut inputs = Vec::with_capacity(node.inputs.len());
             for i in &node.inputs {
                 inputs.push(self.resolve(i)?);
@@ -675,15 +687,11 @@ impl<'m> Builder<'m> {
                     }
                 }
             }
-            let mut outputs = Vec::with_capacity(node.outputs.len());
-            for o in &node.outputs {
-                if o.is_empty() {
-                    continue;
+            let outputs = pre.get(k).cloned().unwrap_or_default();
+            for &v in &outputs {
+                if let Some(val) = self.values.get_mut(v) {
+                    val.producer = Some(id);
                 }
-                let v = self.new_value(o, Origin::NodeOutput)?;
-                self.values[v].producer = Some(id);
-                self.bind(o, v);
-                outputs.push(v);
             }
             for v in inputs.iter().flatten().chain(captures.iter()) {
                 if let Some(val) = self.values.get_mut(*v)

@@ -95,6 +95,9 @@ pub struct RuleMeta {
     pub name: &'static str,
     pub kind: &'static str,
     pub summary: &'static str,
+    /// The rule page (`docs/rules/<code>.md`), Markdown.
+    #[serde(skip)]
+    pub doc: &'static str,
 }
 
 /// One finding of the graph analysis.

@@ -75,10 +75,13 @@ fn view(cx: &Cx<'_>, a: &Analysis, opts: &RenderOptions) -> View {
             let Some(n) = cx.ir.nodes.get(id) else {
                 continue;
             };
-            for &v in n.inputs.iter().flatten() {
+            for &v in n.inputs.iter().flatten().chain(n.captures.iter()) {
                 if let Some(p) = cx.ir.val(v).and_then(|x| x.producer) {
                     set.insert(p);
                 }
+            }
+            for b in &n.branches {
+                set.extend(b.nodes.iter().copied());
             }
             let mut frontier: Vec<ValId> = n.outputs.clone();
             let mut steps = 0;

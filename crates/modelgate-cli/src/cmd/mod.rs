@@ -1,5 +1,6 @@
 //! One module per subcommand.
+pub mod data;
+pub mod graph;
 pub mod keygen;
 pub mod sign;
 pub mod verify;
-pub mod data;

@@ -30,6 +30,7 @@ pub const META: RuleMeta = RuleMeta {
     name: "input-derived-gate",
     kind: "backdoor",
     summary: "a per-sample decision on raw input gates or replaces a model value (shadow logic)",
+    doc: include_str!("../../../../docs/rules/GRA001.md"),
 };
 
 #[derive(Debug, Clone)]
@@ -264,13 +265,23 @@ fn effect(cx: &Cx<'_>, h: &Hit) -> String {
             }
         }
         "If" => {
-            let free: Vec<String> = n
-                .branches
-                .iter()
-                .filter(|b| cx.weight_free(b))
-                .map(|b| b.attr.clone())
-                .collect();
-            format!("switches to the weight-free {} branch", free.join("/"))
+            let constant = n.branches.iter().find(|b| {
+                cx.weight_free(b)
+                    && !b.outputs.is_empty()
+                    && b.outputs.iter().all(|&o| cx.is_constant(o))
+            });
+            match constant {
+                Some(b) => format!("switches to the constant {} branch", b.attr),
+                None => {
+                    let free: Vec<String> = n
+                        .branches
+                        .iter()
+                        .filter(|b| cx.weight_free(b))
+                        .map(|b| b.attr.clone())
+                        .collect();
+                    format!("switches to the weight-free {} branch", free.join("/"))
+                }
+            }
         }
         "Mul" => "multiplies the model value by the trigger signal".into(),
         op if TRANSPARENT.contains(&op) => "passes the trigger signal".into(),

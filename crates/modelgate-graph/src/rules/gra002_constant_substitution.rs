@@ -21,6 +21,7 @@ pub const META: RuleMeta = RuleMeta {
     name: "constant-substitution",
     kind: "backdoor",
     summary: "a constant replaces a model output under a per-sample decision",
+    doc: include_str!("../../../../docs/rules/GRA002.md"),
 };
 
 pub fn check(cx: &Cx<'_>, covered: &HashSet<NodeId>) -> Vec<GraphFinding> {

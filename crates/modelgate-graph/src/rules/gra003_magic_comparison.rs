@@ -16,6 +16,7 @@ pub const META: RuleMeta = RuleMeta {
     name: "magic-comparison",
     kind: "backdoor",
     summary: "raw input compared with a non-trivial constant",
+    doc: include_str!("../../../../docs/rules/GRA003.md"),
 };
 
 fn trivial(v: f64) -> bool {

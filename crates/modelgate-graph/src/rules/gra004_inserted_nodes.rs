@@ -19,9 +19,12 @@ pub const META: RuleMeta = RuleMeta {
     name: "inserted-nodes",
     kind: "backdoor",
     summary: "nodes inserted relative to a known-good reference model",
+    doc: include_str!("../../../../docs/rules/GRA004.md"),
 };
 
 pub fn check(cx: &Cx<'_>, inserted: &[NodeId], removed: usize) -> Vec<GraphFinding> {
+    // an inserted node "reads raw input" when it consumes a raw input, or raw-input-derived
+    // data (learned depth 0) computed by nodes that were already there
     let reads_raw: Vec<NodeId> = inserted
         .iter()
         .copied()
@@ -33,12 +36,12 @@ pub fn check(cx: &Cx<'_>, inserted: &[NodeId], removed: usize) -> Vec<GraphFindi
                     .chain(n.captures.iter())
                     .any(|&v| {
                         let s = cx.flow.state(v);
-                        s.taint
-                            && s.ld == 0
-                            && cx
-                                .ir
-                                .val(v)
-                                .is_some_and(|x| x.origin != Origin::Initializer)
+                        cx.ir.val(v).is_some_and(|x| {
+                            x.origin == Origin::RawInput
+                                || (s.taint
+                                    && s.ld == 0
+                                    && x.producer.is_some_and(|p| !inserted.contains(&p)))
+                        })
                     })
             })
         })

@@ -18,6 +18,7 @@ pub const META: RuleMeta = RuleMeta {
     name: "obfuscation-tells",
     kind: "backdoor",
     summary: "split constants, box-filter convs, steep sigmoids on a trigger path",
+    doc: include_str!("../../../../docs/rules/GRA005.md"),
 };
 
 pub fn tells(cx: &Cx<'_>, path: &[NodeId], decisions: &[NodeId]) -> Vec<(String, f64)> {

@@ -12,6 +12,7 @@ pub const META: RuleMeta = RuleMeta {
     name: "graph-analysis-incomplete",
     kind: "malformed",
     summary: "undefined values or unsettled data flow; graph facts may be partial",
+    doc: include_str!("../../../../docs/rules/GRA006.md"),
 };
 
 pub fn check(cx: &Cx<'_>) -> Vec<GraphFinding> {
