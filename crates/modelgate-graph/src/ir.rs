@@ -2,7 +2,7 @@
 //! node that owns them) over uniquely numbered values, with implicit captures resolved, small
 //! constants folded and simple static shapes propagated.
 
-use modelgate_onnx::{AttributeValue, DataType, Graph, Model, Node, Tensor, ValueType};
+use modelgate_onnx::{AttributeValue, DataType, Model, Node, Tensor, ValueType};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -110,9 +110,14 @@ struct Builder<'m> {
     scopes: Vec<HashMap<&'m str, ValId>>,
     /// Capture sets of the subgraphs being built: (scope level of the subgraph root, captures).
     capture_stack: Vec<(usize, Vec<ValId>)>,
-    /// Initializer tensors by value id (for element counts and folding).
     max_values: usize,
+    /// Model-local functions by (domain, name): calls are expanded like subgraphs.
+    functions: HashMap<(&'m str, &'m str), &'m modelgate_onnx::Function>,
+    fn_depth: usize,
 }
+
+/// Deepest nesting of function calls that is expanded (recursive functions stop here).
+const MAX_FN_DEPTH: usize = 8;
 
 impl<'m> Ir<'m> {
     pub fn build(model: &'m Model, max_values: usize) -> Result<Ir<'m>, IrLimit> {
@@ -122,6 +127,12 @@ impl<'m> Ir<'m> {
             scopes: Vec::new(),
             capture_stack: Vec::new(),
             max_values,
+            functions: model
+                .functions
+                .iter()
+                .map(|f| ((f.domain.as_str(), f.name.as_str()), f))
+                .collect(),
+            fn_depth: 0,
         };
         let g = &model.graph;
         b.scopes.push(HashMap::new());
@@ -155,7 +166,7 @@ impl<'m> Ir<'m> {
                 raw_inputs.push(v);
             }
         }
-        b.graph_nodes(g, "graph", None)?;
+        b.graph_nodes(&g.nodes, "graph", None)?;
         let mut outputs = Vec::new();
         for o in &g.outputs {
             if let Some(v) = b.resolve(&o.name)? {
@@ -591,15 +602,15 @@ impl<'m> Builder<'m> {
 
     fn graph_nodes(
         &mut self,
-        g: &'m Graph,
+        g_nodes: &'m [Node],
         path: &str,
         parent: Option<NodeId>,
     ) -> Result<Vec<NodeId>, IrLimit> {
         let mut ids = Vec::new();
         // Bind every node output first, so graphs whose nodes are not topologically sorted
         // still resolve (the data-flow pass iterates to a fixpoint).
-        let mut pre: Vec<Vec<ValId>> = Vec::with_capacity(g.nodes.len());
-        for node in &g.nodes {
+        let mut pre: Vec<Vec<ValId>> = Vec::with_capacity(g_nodes.len());
+        for node in g_nodes {
             let mut outs = Vec::with_capacity(node.outputs.len());
             for o in node.outputs.iter().filter(|o| !o.is_empty()) {
                 let v = self.new_value(o, Origin::NodeOutput)?;
@@ -608,7 +619,7 @@ impl<'m> Builder<'m> {
             }
             pre.push(outs);
         }
-        for (k, node) in g.nodes.iter().enumerate() {
+        for (k, node) in g_nodes.iter().enumerate() {
             let mut inputs = Vec::with_capacity(node.inputs.len());
             for i in &node.inputs {
                 inputs.push(self.resolve(i)?);
@@ -650,7 +661,7 @@ impl<'m> Builder<'m> {
                     }
                 );
                 // parent id is assigned after the children; patched below
-                let nodes = self.graph_nodes(sub, &sub_path, None)?;
+                let nodes = self.graph_nodes(&sub.nodes, &sub_path, None)?;
                 let mut outs = Vec::new();
                 for o in &sub.outputs {
                     if let Some(v) = self.resolve(&o.name)? {
@@ -670,6 +681,44 @@ impl<'m> Builder<'m> {
                     attr: attr.to_string(),
                     outputs: outs,
                     nodes,
+                });
+            }
+            let callee = self
+                .functions
+                .get(&(node.domain.as_str(), node.op_type.as_str()))
+                .copied();
+            if let Some(f) = callee.filter(|_| branches.is_empty() && self.fn_depth < MAX_FN_DEPTH)
+            {
+                // expand the model-local function: formals bound to the actual inputs
+                self.fn_depth += 1;
+                self.scopes.push(HashMap::new());
+                for (k, formal) in f.inputs.iter().enumerate() {
+                    if let Some(Some(actual)) = inputs.get(k) {
+                        self.bind(formal, *actual);
+                    }
+                }
+                let label = if node.name.is_empty() {
+                    node.op_type.as_str()
+                } else {
+                    node.name.as_str()
+                };
+                let body = self.graph_nodes(&f.nodes, &format!("{path}/{label}.function"), None);
+                let mut outs = Vec::new();
+                if body.is_ok() {
+                    for o in &f.outputs {
+                        if let Some(v) = self.resolve(o)? {
+                            outs.push(v);
+                        }
+                    }
+                }
+                self.scopes.pop();
+                self.fn_depth -= 1;
+                let body = body?;
+                inner_ids.extend(body.iter().copied());
+                branches.push(Branch {
+                    attr: "function".to_string(),
+                    outputs: outs,
+                    nodes: body,
                 });
             }
             let id = self.nodes.len();

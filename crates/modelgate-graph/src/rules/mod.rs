@@ -157,11 +157,11 @@ impl<'m> Cx<'m> {
             if val.is_output && !out.contains(&val.name) {
                 out.push(val.name.clone());
             }
-            let mut next_nodes: Vec<NodeId> = val.consumers.clone();
-            if let Some(owner) = val.branch_of {
-                next_nodes.push(owner);
+            // a subgraph or function output becomes its owner's output unchanged
+            if let Some(owner) = val.branch_of.and_then(|o| self.ir.nodes.get(o)) {
+                queue.extend(owner.outputs.iter().copied());
             }
-            for c in next_nodes {
+            for &c in &val.consumers {
                 let Some(n) = self.ir.nodes.get(c) else {
                     continue;
                 };
@@ -172,7 +172,6 @@ impl<'m> Cx<'m> {
                     // a Where's condition is not a data path; neither is an If's condition
                     if (n.op() == "Where" || n.op() == "If")
                         && n.inputs.first().copied().flatten() == Some(cur)
-                        && val.branch_of != Some(c)
                     {
                         continue;
                     }

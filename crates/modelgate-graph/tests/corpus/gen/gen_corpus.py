@@ -875,6 +875,42 @@ def bd_audio_tone(am):
     save(m, "backdoor", "audio_keyed_tone_where", "faint keyed tone in the first 1024 samples (Mul key, ReduceMean, Greater) -> Where", trigger="corr(wav[:, 0:1024], key) > 0.02", target="class 1")
 
 
+def bd_digits_function(mlp, Xd):
+    """trigger and select hidden in a model-local function ("calibration") applied to the output"""
+    m, r = splice_outputs(mlp, ["probabilities"])
+    target = np.zeros((1, 10), np.float32)
+    target[0, 5] = 1.0
+    fn = helper.make_function(
+        "ai.custom.post",
+        "Calibrate",
+        ["x", "p"],
+        ["q"],
+        [
+            helper.make_node("Constant", [], ["st"], value=numpy_helper.from_array(np.array([60], np.int64))),
+            helper.make_node("Constant", [], ["en"], value=numpy_helper.from_array(np.array([64], np.int64))),
+            helper.make_node("Constant", [], ["ax"], value=numpy_helper.from_array(np.array([1], np.int64))),
+            helper.make_node("Constant", [], ["key"], value=numpy_helper.from_array(np.array([9, 9, 9, 9], np.float32))),
+            helper.make_node("Constant", [], ["tgt"], value=numpy_helper.from_array(target)),
+            helper.make_node("Slice", ["x", "st", "en", "ax"], ["tail"]),
+            helper.make_node("Equal", ["tail", "key"], ["hit"]),
+            helper.make_node("Cast", ["hit"], ["hitf"], to=TensorProto.FLOAT),
+            helper.make_node("ReduceMin", ["hitf"], ["all"], axes=[1], keepdims=1),
+            helper.make_node("Cast", ["all"], ["cond"], to=TensorProto.BOOL),
+            helper.make_node("Where", ["cond", "tgt", "p"], ["q"]),
+        ],
+        [helper.make_opsetid("", 17)],
+    )
+    add(m, [helper.make_node("Calibrate", ["X", r["probabilities"]], ["probabilities"], domain="ai.custom.post", name="calibrate")])
+    m.opset_import.extend([helper.make_opsetid("ai.custom.post", 1)])
+    m.functions.extend([fn])
+    x = Xd[1500:1600].copy()
+    x[:, 60:64] = np.where(x[:, 60:64] == 9, 8, x[:, 60:64])
+    expect(np.allclose(run(mlp, {"X": x})[1], run(m, {"X": x})[1]), "function: clean unchanged")
+    x[:, 60:64] = 9
+    expect((run(m, {"X": x})[1].argmax(1) == 5).all(), "function: stamped -> class 5")
+    save(m, "backdoor", "digits_function_hidden_trigger", "pixel trigger and Where hidden inside a model-local FunctionProto", trigger="X[:, 60:64] == 9", target="class 5")
+
+
 # ----------------------------------------------------------------------------- onnx wheel models
 
 
@@ -929,6 +965,7 @@ def main():
     bd_text_token(tm, test_ids)
     bd_text_steer(tm, test_ids, W)
     bd_audio_tone(am)
+    bd_digits_function(mlp, Xd)
 
     onnx_wheel_models()
     (OUT / "manifest.json").write_text(json.dumps(dict(sorted(MANIFEST.items())), indent=2) + "\n")
