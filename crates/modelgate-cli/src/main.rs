@@ -20,6 +20,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // -- subcommand variants (keep one per line) --
+    /// Convert a pickle-based PyTorch checkpoint to safetensors without executing it.
+    Convert(cmd::convert::Args),
     /// Shadow-logic analysis of ONNX graphs: explain findings, draw, diff against a reference.
     Graph(cmd::graph::Args),
     /// Find poisoned training/fine-tuning data and screen new batches.
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<u8> = match cli.command {
         // -- subcommand dispatch (keep one per line) --
+        Command::Convert(args) => cmd::convert::run(args),
         Command::Graph(args) => cmd::graph::run(args),
         Command::Data(args) => cmd::data::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),

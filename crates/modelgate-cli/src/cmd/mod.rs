@@ -1,4 +1,5 @@
 //! One module per subcommand.
+pub mod convert;
 pub mod data;
 pub mod graph;
 pub mod keygen;
