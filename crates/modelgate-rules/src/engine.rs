@@ -160,6 +160,7 @@ impl ScanCx {
             imports: Vec::new(),
             notes: Vec::new(),
         });
+        self.check_extension(artifact);
         let Some(analyzer) = ANALYZERS.iter().find(|a| a.handles(artifact.format)) else {
             return;
         };
@@ -172,6 +173,29 @@ impl ScanCx {
                 .unwrap_or_else(|| "unknown panic".into());
             let msg = format!("the {} analyzer crashed on this input; it was not fully analysed", analyzer.id());
             self.emit(generic::analyzer_crashed::META.finding(artifact.path.clone(), msg).with("panic", what));
+        }
+    }
+
+    /// Code-capable content under a name that claims a format that cannot run code.
+    fn check_extension(&mut self, artifact: &Artifact) {
+        const NO_CODE: &[&str] = &[
+            "safetensors", "gguf", "ggml", "onnx", "tflite", "json", "txt", "md", "csv", "tsv", "png", "jpg",
+            "jpeg", "gif", "yaml", "yml", "model", "vocab", "parquet", "npy",
+        ];
+        if !artifact.format.can_execute_code() || artifact.path.offset.is_some() {
+            return;
+        }
+        let name = artifact.name.rsplit('/').next().unwrap_or(&artifact.name);
+        let Some((_, ext)) = name.rsplit_once('.') else { return };
+        let ext = ext.to_ascii_lowercase();
+        if NO_CODE.contains(&ext.as_str()) {
+            let msg = format!("the name says .{ext}, but the content is {}, which can run code when loaded", artifact.format);
+            self.emit(
+                generic::extension_mismatch::META
+                    .finding(artifact.path.clone(), msg)
+                    .with("extension", ext)
+                    .with("content", artifact.format.name()),
+            );
         }
     }
 

@@ -762,6 +762,7 @@ impl<'a> Machine<'a> {
                     object_dtype: true,
                 },
             );
+            self.frame = None;
             // The object array is a complete pickle of its own; run it with a fresh stack and memo.
             let wrapper = self.pop()?;
             self.saved.push(Saved {
@@ -787,6 +788,8 @@ impl<'a> Machine<'a> {
                 object_dtype: false,
             },
         );
+        // The raw array bytes sit outside the pickle's framing: frame accounting restarts.
+        self.frame = None;
         dis.seek(end);
         Ok(())
     }

@@ -91,6 +91,17 @@ impl Analyzer for PickleAnalyzer {
             }
             pos = next;
         }
+        // Polyglot: a pickle with a zip archive at its end (torch.load reads the zip).
+        let tail_start = data.len().saturating_sub(65_557);
+        let has_eocd = data.get(tail_start..).is_some_and(|t| t.windows(4).any(|w| w == b"PK\x05\x06"));
+        if has_eocd && !art.path.segments.last().is_some_and(|s| s == "<leading-pickle>") {
+            cx.emit(
+                crate::rules::archive::polyglot::META
+                    .finding(art.path.clone(), "the file is both a pickle (read by pickle.load) and a zip archive (read by torch.load); both were scanned")
+                    .with("formats", "pickle+zip"),
+            );
+            cx.descend_as(art.path.join("<zip>"), art.data.clone(), FormatId::Zip);
+        }
         if let Some(inv) = cx.inventory_mut(&art.path) {
             inv.imports.extend(imports);
             inv.notes.extend(notes);

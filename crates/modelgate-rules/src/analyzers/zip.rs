@@ -60,7 +60,8 @@ impl Analyzer for ZipAnalyzer {
         }
         self.report_issues(cx, art, &archive);
         // Polyglot: the bytes before the archive are themselves a model format.
-        if archive.prefix > 0 || archive.issues.iter().any(|i| matches!(i, ZipIssue::PrependedData { .. })) {
+        let reached_from_pickle = art.path.segments.last().is_some_and(|s| s == "<zip>");
+        if !reached_from_pickle && (archive.prefix > 0 || archive.issues.iter().any(|i| matches!(i, ZipIssue::PrependedData { .. }))) {
             let head_format = modelgate_formats::sniff(d, "");
             if matches!(head_format, FormatId::Pickle { .. } | FormatId::TorchLegacy) {
                 cx.emit(

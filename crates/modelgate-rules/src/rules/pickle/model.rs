@@ -91,7 +91,7 @@ impl<'a> PickleModel<'a> {
             let Some(eff) = effective_call(values, data, value) else { continue };
             let class = match &eff.target {
                 Target::Name(n) => classify(n),
-                Target::Unresolved(_) => Class::Unknown,
+                Target::Unresolved(_) => container_method_class(values, data, eff_callee(values, value)),
             };
             let mut passed = Vec::new();
             let mut strings = Vec::new();
@@ -145,6 +145,35 @@ impl<'a> PickleModel<'a> {
 
     pub fn at(&self, offset: usize) -> VirtualPath {
         self.path.at(offset as u64)
+    }
+}
+
+fn eff_callee(values: &modelgate_formats::pickle::Values, call: ValueId) -> ValueId {
+    match values.get(call) {
+        Value::Call { callee, .. } => *callee,
+        _ => call,
+    }
+}
+
+/// APPENDS/SETITEMS/ADDITEMS on an instance of an allowlisted container class call that
+/// class's own `append`/`extend`/`__setitem__`/`add`: as safe as the class.
+fn container_method_class(values: &modelgate_formats::pickle::Values, data: &[u8], callee: ValueId) -> Class {
+    let Value::Attr { obj, name } = values.get(callee) else { return Class::Unknown };
+    if !matches!(name.as_str(), "append" | "extend" | "__setitem__" | "add") {
+        return Class::Unknown;
+    }
+    let Value::Call { callee: cls, .. } = values.get(*obj) else { return Class::Unknown };
+    let cls = match values.get(*cls) {
+        // copyreg._reconstructor(cls, base, state) builds an instance of cls.
+        Value::Global { module, name } if module == "copyreg" && name == "_reconstructor" => match values.get(*obj) {
+            Value::Call { args, .. } => values.items(*args).and_then(|a| a.first().copied()).unwrap_or(*cls),
+            _ => *cls,
+        },
+        _ => *cls,
+    };
+    match modelgate_formats::pickle::resolve::resolve(values, data, cls) {
+        Target::Name(n) if classify(&n) == Class::Safe => Class::Safe,
+        _ => Class::Unknown,
     }
 }
 

@@ -349,6 +349,12 @@ const SAFE_GLOBALS: &[&str] = &[
     "torch.storage.TypedStorage",
     "torch.storage._load_from_bytes",
     "torch.torch_version.TorchVersion",
+    "torch.jit._pickle.build_intlist",
+    "torch.jit._pickle.build_doublelist",
+    "torch.jit._pickle.build_boollist",
+    "torch.jit._pickle.build_tensorlist",
+    "torch.jit._pickle.build_tensor_from_id",
+    "torch.jit._pickle.restore_type_tag",
     "torch.cuda.amp.grad_scaler._MultiDeviceReplicator",
     "numpy.core.multiarray._reconstruct",
     "numpy._core.multiarray._reconstruct",
@@ -390,6 +396,7 @@ const SAFE_GLOBALS: &[&str] = &[
 /// Namespaces whose CapWords classes (not functions) may be reconstructed: instantiating a
 /// library class through `__reduce__`/`__new__` + `__setstate__` runs only that library's code.
 const CLASS_NAMESPACES: &[&str] = &[
+    "__torch__",
     "torch.nn.modules",
     "torch.nn.parameter",
     "torch.optim",
