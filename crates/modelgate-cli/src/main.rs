@@ -20,6 +20,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // -- subcommand variants (keep one per line) --
+    /// Scan model files and directories for code that runs on load (by content, never by name).
+    Scan(cmd::scan::Args),
+    /// List every rule.
+    Rules(cmd::rules::ListArgs),
+    /// Print one rule's documentation.
+    Rule(cmd::rules::ShowArgs),
     /// Convert a pickle-based PyTorch checkpoint to safetensors without executing it.
     Convert(cmd::convert::Args),
     /// Shadow-logic analysis of ONNX graphs: explain findings, draw, diff against a reference.
@@ -38,6 +44,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<u8> = match cli.command {
         // -- subcommand dispatch (keep one per line) --
+        Command::Scan(args) => cmd::scan::run(args),
+        Command::Rules(args) => cmd::rules::list(args),
+        Command::Rule(args) => cmd::rules::show(args),
         Command::Convert(args) => cmd::convert::run(args),
         Command::Graph(args) => cmd::graph::run(args),
         Command::Data(args) => cmd::data::run(args),

@@ -5,3 +5,5 @@ pub mod graph;
 pub mod keygen;
 pub mod sign;
 pub mod verify;
+pub mod rules;
+pub mod scan;
