@@ -285,29 +285,10 @@ impl<'m> Ir<'m> {
                 _ if op.starts_with("Reduce") => in_shape(0).and_then(|s| self.reduce_shape(n, s)),
                 "Gather" => in_shape(0).and_then(|s| self.gather_shape(n, s)),
                 "Equal" | "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "And" | "Or"
-                | "Xor" | "Mul" | "Sub" | "Add" | "Div" => {
-                    // broadcast against a constant keeps the data operand's shape when the
-                    // constant is not larger than it
-                    let a = in_shape(0);
-                    let b = in_shape(1);
-                    match (a, b) {
-                        (Some(a), Some(b))
-                            if elems_of(&b)
-                                .is_some_and(|eb| elems_of(&a).is_some_and(|ea| eb <= ea))
-                                && b.len() <= a.len() =>
-                        {
-                            Some(a)
-                        }
-                        (Some(a), Some(b))
-                            if elems_of(&a)
-                                .is_some_and(|ea| elems_of(&b).is_some_and(|eb| ea <= eb))
-                                && a.len() <= b.len() =>
-                        {
-                            Some(b)
-                        }
-                        _ => None,
-                    }
-                }
+                | "Xor" | "Mul" | "Sub" | "Add" | "Div" => match (in_shape(0), in_shape(1)) {
+                    (Some(a), Some(b)) => Some(broadcast(&a, &b)),
+                    _ => None,
+                },
                 _ => None,
             };
             if let Some(s) = shape {
@@ -443,6 +424,26 @@ impl<'m> Ir<'m> {
         shape.extend(tail);
         Some(shape)
     }
+}
+
+/// Numpy-style broadcast of two shapes with unknown dims.
+pub fn broadcast(a: &[Option<i64>], b: &[Option<i64>]) -> Vec<Option<i64>> {
+    let rank = a.len().max(b.len());
+    let pad = |s: &[Option<i64>], k: usize| -> Option<i64> {
+        let off = rank - s.len();
+        if k < off {
+            Some(1)
+        } else {
+            s.get(k - off).copied().flatten()
+        }
+    };
+    (0..rank)
+        .map(|k| match (pad(a, k), pad(b, k)) {
+            (Some(1), x) | (x, Some(1)) => x,
+            (Some(x), Some(y)) if x == y => Some(x),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Elements per sample (all dims but the first), if known.

@@ -376,3 +376,40 @@ fn unsorted_graph_still_settles() {
         a.stats.flow_passes
     );
 }
+
+#[test]
+fn token_trigger_with_symbolic_batch_and_sequence_dims_is_flagged() {
+    let nodes = vec![
+        node("Gather", "embed", &["emb", "ids"], &["tok"]),
+        with_attr(
+            node("ReduceMean", "pool", &["tok"], &["pooled"]),
+            ints_attr("axes", &[1]),
+        ),
+        node("Gemm", "head", &["pooled", "W"], &["logits"]),
+        node("Equal", "eq", &["ids", "tokid"], &["hit"]),
+        with_attr(
+            node("Cast", "cast", &["hit"], &["hitf"]),
+            proto::AttributeProto {
+                name: Some("to".into()),
+                r#type: Some(2),
+                i: Some(1),
+                ..Default::default()
+            },
+        ),
+        with_attr(
+            node("ReduceMax", "any", &["hitf"], &["m"]),
+            ints_attr("axes", &[1]),
+        ),
+        node("Greater", "gt", &["m", "half"], &["cond"]),
+        node("Where", "gate", &["cond", "forced", "logits"], &["y"]),
+    ];
+    let inits = vec![
+        ftensor("emb", &[300, 4], &[0.5; 1200]),
+        ftensor("W", &[4, 4], &[0.1; 16]),
+        itensor("tokid", &[], &[31337]),
+        ftensor("half", &[], &[0.5]),
+        ftensor("forced", &[1, 4], &[0.0, 0.0, 0.0, 1.0]),
+    ];
+    let (s, codes) = score(&model(nodes, vec![vi("ids", 7, &[-1, -2])], &["y"], inits));
+    assert!(s >= 0.9 && codes.contains(&"GRA001"), "{s} {codes:?}");
+}
