@@ -11,7 +11,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-fn packed(path: &Path) -> Result<Vec<(String, Vec<u8>)>, Box<dyn std::error::Error>> {
+type Models = Vec<(String, Vec<u8>)>;
+
+fn packed(path: &Path) -> Result<Models, Box<dyn std::error::Error>> {
     let mut buf = Vec::new();
     flate2::read::GzDecoder::new(std::fs::File::open(path)?).read_to_end(&mut buf)?;
     let mut out = Vec::new();
@@ -35,7 +37,7 @@ fn packed(path: &Path) -> Result<Vec<(String, Vec<u8>)>, Box<dyn std::error::Err
     Ok(out)
 }
 
-fn collect(p: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), Box<dyn std::error::Error>> {
+fn collect(p: &Path, out: &mut Models) -> Result<(), Box<dyn std::error::Error>> {
     if p.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
             .filter_map(|e| e.ok().map(|e| e.path()))
