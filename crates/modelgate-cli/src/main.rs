@@ -20,6 +20,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // -- subcommand variants (keep one per line) --
+    /// Apply a trust policy (signature, formats, scan findings, sources) to a model.
+    Gate(cmd::gate::Args),
+    /// Emit a CycloneDX 1.6 ML-BOM for a model and its supply chain.
+    Bom(cmd::bom::Args),
     /// Scan model files and directories for code that runs on load (by content, never by name).
     Scan(cmd::scan::Args),
     /// List every rule.
@@ -44,6 +48,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<u8> = match cli.command {
         // -- subcommand dispatch (keep one per line) --
+        Command::Gate(args) => cmd::gate::run(args),
+        Command::Bom(args) => cmd::bom::run(args),
         Command::Scan(args) => cmd::scan::run(args),
         Command::Rules(args) => cmd::rules::list(args),
         Command::Rule(args) => cmd::rules::show(args),

@@ -14,6 +14,7 @@ pub mod oms;
 pub mod walk;
 
 pub use error::{Error, KeyError};
+pub mod bom;
 pub mod policy;
 pub mod sign;
 pub mod verify;

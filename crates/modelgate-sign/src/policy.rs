@@ -420,6 +420,10 @@ fn check_signatures(
     for b in &bundles {
         let bytes = match std::fs::read(b) {
             Ok(x) => x,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                details.push(format!("{}: no signature bundle there", b.display()));
+                continue;
+            }
             Err(e) => {
                 details.push(format!("{}: cannot read ({e})", b.display()));
                 continue;

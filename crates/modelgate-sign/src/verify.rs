@@ -44,6 +44,10 @@ pub struct VerifyOptions {
     /// Tolerate unsigned `huggingface_hub` bookkeeping files (`.cache/huggingface/**/*.lock`,
     /// `*.metadata`, `.gitignore`, `CACHEDIR.TAG`) that differ per download.
     pub tolerate_hf_cache: bool,
+    /// In a Hugging Face hub cache snapshot (`models--org--name/snapshots/<rev>`), follow the
+    /// symlinks that point into the repository's own `blobs/` store (that is how the hub
+    /// stores every file); other symlinks are still refused.
+    pub follow_hf_cache_links: bool,
 }
 
 impl VerifyOptions {
@@ -54,6 +58,7 @@ impl VerifyOptions {
             ignore_unsigned_files: false,
             signature_path: None,
             tolerate_hf_cache: true,
+            follow_hf_cache_links: true,
         }
     }
 }
@@ -239,36 +244,38 @@ fn fail(mut out: Outcome, p: Problem) -> Outcome {
     out
 }
 
-/// Verify `bundle` (the bytes of a `.sig` file) against `model`.
-///
-/// `Err` only for setup failures (I/O errors while reading the model); every reason to
-/// reject the signature is a [`Problem`] in the returned [`Outcome`].
-pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outcome, Error> {
-    let mut out = Outcome::default();
+/// Check a bundle's structure, key material and DSSE signature against `trust`. On success
+/// `out.signer` is set and the parsed bundle (whose payload is now authenticated) returned;
+/// otherwise the reasons are in `out.problems`.
+pub fn verify_envelope(
+    bundle: &[u8],
+    trust: &Trust,
+    out: &mut Outcome,
+) -> Result<Option<oms::Bundle>, Error> {
     let b = match oms::parse_bundle(bundle) {
         Ok(b) => b,
-        Err(e) => return Ok(fail(out, Problem::MalformedBundle(e))),
+        Err(e) => return Ok(reject(out, Problem::MalformedBundle(e))),
     };
     if b.media_type != oms::BUNDLE_MEDIA_TYPE && b.media_type != oms::BUNDLE_MEDIA_TYPE_ALT {
-        return Ok(fail(out, Problem::UnsupportedMediaType(b.media_type)));
+        return Ok(reject(out, Problem::UnsupportedMediaType(b.media_type)));
     }
     if b.payload_type != oms::IN_TOTO_PAYLOAD_TYPE {
-        return Ok(fail(out, Problem::WrongPayloadType(b.payload_type)));
+        return Ok(reject(out, Problem::WrongPayloadType(b.payload_type)));
     }
     let sig = match b.signatures.as_slice() {
         [one] => one.clone(),
-        other => return Ok(fail(out, Problem::SignatureCount(other.len()))),
+        other => return Ok(reject(out, Problem::SignatureCount(other.len()))),
     };
     let pae = oms::pae(&b.payload_type, &b.payload);
 
     // Key material and signature.
-    let signer = match (&opts.trust, &b.material) {
+    let signer = match (trust, &b.material) {
         (Trust::Key(key), Material::PublicKey { hint, raw }) => {
             let trusted_hint = key.hint()?;
             if let Some(h) = hint
                 && !h.eq_ignore_ascii_case(&trusted_hint)
             {
-                return Ok(fail(
+                return Ok(reject(
                     out,
                     Problem::WrongKey {
                         bundle_hint: h.clone(),
@@ -283,7 +290,7 @@ pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outco
                         .and_then(|k| k.to_spki_der().ok())
                         .is_some_and(|d| Some(d) == key.to_spki_der().ok());
                 if !same {
-                    return Ok(fail(
+                    return Ok(reject(
                         out,
                         Problem::WrongKey {
                             bundle_hint: "(rawBytes key in bundle)".into(),
@@ -299,8 +306,8 @@ pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outco
             }
             match key.verify(&pae, &sig) {
                 Ok(()) => {}
-                Err(SigProblem::NotDer) => return Ok(fail(out, Problem::SignatureNotDer)),
-                Err(SigProblem::Invalid) => return Ok(fail(out, Problem::BadSignature)),
+                Err(SigProblem::NotDer) => return Ok(reject(out, Problem::SignatureNotDer)),
+                Err(SigProblem::Invalid) => return Ok(reject(out, Problem::BadSignature)),
             }
             Some(SignerInfo::Key {
                 curve: key.curve(),
@@ -314,7 +321,7 @@ pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outco
                 identities,
             },
             Material::CertChain(chain),
-        ) => verify_cert(&mut out, chain, anchors, *time, identities, &pae, &sig)?,
+        ) => verify_cert(out, chain, anchors, *time, identities, &pae, &sig)?,
         (
             Trust::Certificates {
                 anchors,
@@ -329,7 +336,7 @@ pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outco
                 );
             }
             verify_cert(
-                &mut out,
+                out,
                 std::slice::from_ref(leaf),
                 anchors,
                 *time,
@@ -339,7 +346,7 @@ pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outco
             )?
         }
         (Trust::Key(_), Material::CertChain(_) | Material::Certificate(_)) => {
-            return Ok(fail(
+            return Ok(reject(
                 out,
                 Problem::MethodMismatch {
                     bundle: "certificate",
@@ -348,7 +355,7 @@ pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outco
             ));
         }
         (Trust::Certificates { .. }, Material::PublicKey { .. }) => {
-            return Ok(fail(
+            return Ok(reject(
                 out,
                 Problem::MethodMismatch {
                     bundle: "key",
@@ -358,9 +365,26 @@ pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outco
         }
     };
     let Some(signer) = signer else {
-        return Ok(out);
+        return Ok(None);
     };
     out.signer = Some(signer);
+    Ok(Some(b))
+}
+
+fn reject(out: &mut Outcome, p: Problem) -> Option<oms::Bundle> {
+    out.problems.push(p);
+    None
+}
+
+/// Verify `bundle` (the bytes of a `.sig` file) against `model`.
+///
+/// `Err` only for setup failures (I/O errors while reading the model); every reason to
+/// reject the signature is a [`Problem`] in the returned [`Outcome`].
+pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outcome, Error> {
+    let mut out = Outcome::default();
+    let Some(b) = verify_envelope(bundle, &opts.trust, &mut out)? else {
+        return Ok(out);
+    };
 
     // The statement is trusted from here on.
     let st = match oms::parse_statement(&b.payload) {
@@ -465,7 +489,22 @@ fn check_model(
                 .into(),
         );
     }
-    let w = walk::walk(model, &ignore, ser.allow_symlinks)?;
+    let links = if ser.allow_symlinks {
+        walk::Links::Follow
+    } else if let Some(blobs) = opts
+        .follow_hf_cache_links
+        .then(|| walk::hf_snapshot_blobs(model))
+        .flatten()
+    {
+        out.warnings.push(format!(
+            "Hugging Face cache snapshot: following links into {} only",
+            blobs.display()
+        ));
+        walk::Links::HfBlobs(blobs)
+    } else {
+        walk::Links::Refuse
+    };
+    let w = walk::walk_links(model, &ignore, &links)?;
     out.problems
         .extend(w.issues.iter().cloned().map(Problem::Tree));
     let mut files: Vec<FileEntry> = Vec::with_capacity(w.files.len());

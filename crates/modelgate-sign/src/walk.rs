@@ -157,8 +157,59 @@ fn kind_of(ft: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Which symbolic links are followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Links {
+    /// Every symlink is an issue (OMS default, `allow_symlinks: false`).
+    Refuse,
+    /// Hash link targets under the link name (`allow_symlinks: true`).
+    Follow,
+    /// Hugging Face hub cache snapshot: follow only links whose target is a regular file in
+    /// this repository's own `blobs/` directory (the hub's content-addressed store); any
+    /// other link is still an issue.
+    HfBlobs(PathBuf),
+}
+
+impl Links {
+    fn follows(&self, link: &Path) -> bool {
+        match self {
+            Links::Refuse => false,
+            Links::Follow => true,
+            Links::HfBlobs(blobs) => {
+                std::fs::canonicalize(link).is_ok_and(|t| t.parent() == Some(blobs.as_path()))
+            }
+        }
+    }
+}
+
+/// If `model` is a snapshot of the Hugging Face hub cache
+/// (`.../models--org--name/snapshots/<rev>`), the repository's `blobs/` directory.
+pub fn hf_snapshot_blobs(model: &Path) -> Option<PathBuf> {
+    let abs = std::fs::canonicalize(model).ok()?;
+    let snapshots = abs.parent()?;
+    if snapshots.file_name()?.to_str()? != "snapshots" {
+        return None;
+    }
+    let repo = snapshots.parent()?;
+    if !repo.file_name()?.to_str()?.starts_with("models--") {
+        return None;
+    }
+    let blobs = repo.join("blobs");
+    blobs.is_dir().then_some(blobs)
+}
+
 /// Enumerate the regular files of `model` (a directory or a single file).
 pub fn walk(model: &Path, ignore: &IgnoreSet, allow_symlinks: bool) -> Result<Walk, Error> {
+    let links = if allow_symlinks {
+        Links::Follow
+    } else {
+        Links::Refuse
+    };
+    walk_links(model, ignore, &links)
+}
+
+/// [`walk`] with an explicit symlink rule.
+pub fn walk_links(model: &Path, ignore: &IgnoreSet, links: &Links) -> Result<Walk, Error> {
     let meta = std::fs::symlink_metadata(model).map_err(|e| Error::io(model, e))?;
     let mut out = Walk::default();
     let ft = meta.file_type();
@@ -167,17 +218,17 @@ pub fn walk(model: &Path, ignore: &IgnoreSet, allow_symlinks: bool) -> Result<Wa
         if target.is_dir() {
             // A symlinked model root (e.g. a path given through a link) is followed: the
             // signature covers what is inside.
-            walk_dir(model, "", ignore, allow_symlinks, &mut out)?;
+            walk_dir(model, "", ignore, links, &mut out)?;
             return Ok(out);
         }
-        if !allow_symlinks {
+        if *links == Links::Refuse {
             out.issues.push(WalkIssue::Symlink(display_name(model)));
             return Ok(out);
         }
     }
     let meta = std::fs::metadata(model).map_err(|e| Error::io(model, e))?;
     if meta.is_dir() {
-        walk_dir(model, "", ignore, allow_symlinks, &mut out)?;
+        walk_dir(model, "", ignore, links, &mut out)?;
     } else if meta.is_file() {
         out.single_file = true;
         out.files.push(FileEntry {
@@ -203,7 +254,7 @@ fn walk_dir(
     dir: &Path,
     prefix: &str,
     ignore: &IgnoreSet,
-    allow_symlinks: bool,
+    links: &Links,
     out: &mut Walk,
 ) -> Result<(), Error> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -229,7 +280,7 @@ fn walk_dir(
         }
         let ft = e.file_type().map_err(|err| Error::io(&path, err))?;
         if ft.is_symlink() {
-            if !allow_symlinks {
+            if !links.follows(&path) {
                 out.issues.push(WalkIssue::Symlink(name));
                 continue;
             }
@@ -259,7 +310,7 @@ fn walk_dir(
                 });
             }
         } else if ft.is_dir() {
-            walk_dir(&path, &name, ignore, allow_symlinks, out)?;
+            walk_dir(&path, &name, ignore, links, out)?;
         } else if ft.is_file() {
             let size = e.metadata().map_err(|err| Error::io(&path, err))?.len();
             out.files.push(FileEntry {

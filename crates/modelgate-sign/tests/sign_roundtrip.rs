@@ -487,3 +487,73 @@ fn hugging_face_download_bookkeeping_is_handled() -> TestResult {
     );
     Ok(())
 }
+
+/// Lay `model/` out like the Hugging Face hub cache: content-addressed blobs + a snapshot of
+/// relative symlinks.
+fn hf_cache_copy(src: &Path, repo: &Path, rev: &str) -> std::io::Result<PathBuf> {
+    use sha2::Digest;
+    let blobs = repo.join("blobs");
+    let snap = repo.join("snapshots").join(rev);
+    std::fs::create_dir_all(&blobs)?;
+    fn walk(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            let r = rel.join(e.file_name());
+            if e.file_type()?.is_dir() {
+                walk(&e.path(), &r, out)?;
+            } else {
+                out.push(r);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(src, Path::new(""), &mut files)?;
+    for rel in files {
+        let data = std::fs::read(src.join(&rel))?;
+        let id = hex::encode(sha2::Sha256::digest(&data));
+        std::fs::write(blobs.join(&id), &data)?;
+        let link = snap.join(&rel);
+        if let Some(p) = link.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        let depth = rel.components().count() + 1; // up to snapshots/<rev>, then repo
+        let mut target = PathBuf::new();
+        for _ in 0..depth {
+            target.push("..");
+        }
+        std::os::unix::fs::symlink(target.join("blobs").join(&id), &link)?;
+    }
+    Ok(snap)
+}
+
+#[test]
+fn hugging_face_hub_cache_snapshot_verifies_through_blob_links() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let snap = hf_cache_copy(
+        &fx().join("model"),
+        &tmp.path().join("hub/models--acme--tiny"),
+        "0123abcd",
+    )?;
+    assert!(
+        std::fs::symlink_metadata(snap.join("config.json"))?
+            .file_type()
+            .is_symlink()
+    );
+    let sig = read("signatures/key-p256.sig")?;
+    let o = verify_key(&snap, &sig, pubkey("p256")?)?;
+    assert!(o.is_valid(), "{:?}", o.problems);
+    assert_eq!(o.files_checked, 12);
+    // a link out of the blob store is still refused
+    std::fs::remove_file(snap.join("config.json"))?;
+    std::os::unix::fs::symlink(fx().join("model/config.json"), snap.join("config.json"))?;
+    let o = verify_key(&snap, &sig, pubkey("p256")?)?;
+    let codes: Vec<_> = o.problems.iter().map(|p| p.code()).collect();
+    assert!(codes.contains(&"symlink"), "{codes:?}");
+    // and the rule can be switched off
+    let mut opts = VerifyOptions::new(Trust::Key(pubkey("p256")?));
+    opts.follow_hf_cache_links = false;
+    let o = verify::verify(&snap, &sig, &opts)?;
+    assert!(o.problems.len() >= 11, "{:?}", o.problems);
+    Ok(())
+}

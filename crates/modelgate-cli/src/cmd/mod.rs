@@ -7,3 +7,5 @@ pub mod sign;
 pub mod verify;
 pub mod rules;
 pub mod scan;
+pub mod gate;
+pub mod bom;
