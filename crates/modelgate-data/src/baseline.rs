@@ -464,7 +464,7 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
             continue;
         }
         let pval = (binom_sf(dis as u64, rows.len() as u64, state.nb_disagreement) * m).min(1.0);
-        let dirty = dis * 2 >= rows.len() && pval < 0.01 && rows.len() >= 3;
+        let dirty = dis * 2 >= rows.len() && pval < 1e-3 && rows.len() >= 5;
         // Clean-label: absent from the baseline, pure, frequent, inserted in diverse contexts.
         let diversity = pairs.len() as f64 / rows.len() as f64;
         let clean = !dirty
@@ -655,7 +655,7 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
     let mut bars = Vec::new();
     if let Some(src) = &records.sources {
         let flagged: HashSet<usize> = col.rows().collect();
-        let rate = (flagged.len() as f64 / n.max(1) as f64).max(0.01);
+        let total_flagged = flagged.len();
         let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for (i, s) in src.iter().enumerate() {
             let e = per.entry(s.as_str()).or_default();
@@ -668,8 +668,10 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
         let mut bad_sources = Vec::new();
         for (s, &(tot, fl)) in &per {
             bars.push((s.to_string(), fl as f64 / tot.max(1) as f64));
+            // Null: the flag rate of all the other sources.
+            let rate = ((total_flagged - fl) as f64 / (n - tot).max(1) as f64).max(0.005);
             let pv = (binom_sf(fl as u64, tot as u64, rate) * ns).min(1.0);
-            if fl >= 3 && pv < 0.01 {
+            if fl >= 3 && pv < 0.05 {
                 bad_sources.push((s.to_string(), tot, fl, pv));
             }
         }

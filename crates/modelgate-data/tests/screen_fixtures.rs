@@ -1,0 +1,108 @@
+//! Baseline + batch screening (continual learning): a trusted half of the SpamAssassin
+//! sample, then batches from 20 reporting accounts of which two attackers send the poison
+//! and clean cover rows (see `tests/gen/make_poison.py`).
+
+use modelgate_data::baseline::{State, fit_file, screen_file};
+use modelgate_data::read::{Limits, Spec};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn batches_are_gated_against_the_baseline() {
+    let spec = Spec {
+        label: Some("label".into()),
+        ..Spec::default()
+    };
+    let state = fit_file(
+        &fixture("stream_baseline.csv.gz"),
+        &spec,
+        &Limits::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("state.gz");
+    state.save(&path).unwrap_or_else(|e| panic!("{e}"));
+    let state = State::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut results = Vec::new();
+    for name in ["clean", "flip10", "trigger05", "cleanlabel05"] {
+        let rep = screen_file(
+            &state,
+            &fixture(&format!("stream_batch_{name}.csv.gz")),
+            Some("source"),
+            None,
+            0.05,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let truth: HashSet<String> =
+            std::fs::read_to_string(fixture(&format!("stream_batch_{name}.truth.txt")))
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect();
+        let flagged: HashSet<String> = rep
+            .flagged
+            .iter()
+            .filter_map(|f| f.id.as_str().map(str::to_string))
+            .collect();
+        let tp = flagged.intersection(&truth).count();
+        eprintln!(
+            "{name}: verdict {:?}, {} flagged, {tp} of {} poisoned",
+            rep.verdict,
+            flagged.len(),
+            truth.len()
+        );
+        results.push((name, rep, flagged.len(), tp, truth.len()));
+    }
+    let (_, clean, nflag, _, _) = &results[0];
+    assert_ne!(
+        clean.verdict.as_deref(),
+        Some("reject"),
+        "clean batch rejected: {:?}",
+        clean.stats.extra.get("alarms")
+    );
+    assert!(*nflag <= 2, "clean batch: {nflag} rows flagged");
+    for (name, rep, nflag, tp, nt) in &results[1..] {
+        assert_eq!(rep.verdict.as_deref(), Some("reject"), "{name}");
+        let p = *tp as f64 / (*nflag).max(1) as f64;
+        let r = *tp as f64 / (*nt).max(1) as f64;
+        assert!(p >= 0.7 && r >= 0.7, "{name}: P {p:.2} R {r:.2}");
+    }
+    // The triggers are named, and the flip attacker account is found.
+    let trig = &results[2].1;
+    assert!(
+        trig.attacks
+            .iter()
+            .any(|a| a.kind == "new-trigger" && a.details["trigger"] == "zx9")
+    );
+    let cl = &results[3].1;
+    assert!(
+        cl.attacks
+            .iter()
+            .any(|a| a.kind == "new-trigger" && a.details["kind"] == "clean-label")
+    );
+    let flips = &results[1].1;
+    assert!(
+        flips
+            .attacks
+            .iter()
+            .any(|a| a.kind == "source-anomaly" && a.summary.contains("user13"))
+    );
+}
+
+#[test]
+fn corrupt_state_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.path().join("bad.gz");
+    std::fs::write(&p, b"definitely not a state").unwrap_or_else(|e| panic!("{e}"));
+    let e = State::load(&p)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("not a modelgate baseline state"), "{e}");
+}
