@@ -491,6 +491,14 @@ pub fn to_svg(cx: &Cx<'_>, a: &Analysis, opts: &RenderOptions, title: &str) -> S
         }
         canvas_w = canvas_w.max(x + MARGIN);
     }
+    let subtitle = format!(
+        "score {:.3} ({}){}",
+        a.score,
+        a.severity.as_str(),
+        if v.truncated { ", truncated" } else { "" }
+    );
+    let heading = format!("{} — {}", short(title, 80), subtitle);
+    canvas_w = canvas_w.max(MARGIN * 2.0 + heading.chars().count() as f64 * 8.5);
     let canvas_h = MARGIN * 2.0 + 30.0 + (max_layer as f64 + 1.0) * ROW_H + 30.0;
     let pos: HashMap<&str, (f64, f64, f64)> = placed
         .iter()
@@ -507,18 +515,11 @@ pub fn to_svg(cx: &Cx<'_>, a: &Analysis, opts: &RenderOptions, title: &str) -> S
         s,
         "<rect x=\"0\" y=\"0\" width=\"{canvas_w:.0}\" height=\"{canvas_h:.0}\" fill=\"#ffffff\"/>"
     );
-    let subtitle = format!(
-        "score {:.3} ({}){}",
-        a.score,
-        a.severity.as_str(),
-        if v.truncated { ", truncated" } else { "" }
-    );
     let _ = writeln!(
         s,
-        "<text x=\"{MARGIN}\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{} — {}</text>",
+        "<text x=\"{MARGIN}\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
         MARGIN + 8.0,
-        esc(&short(title, 80)),
-        esc(&subtitle)
+        esc(&heading)
     );
     s.push_str("<g id=\"edges\" fill=\"none\" stroke=\"#555\" stroke-width=\"1.2\">\n");
     for (f, t, dashed) in &es {

@@ -19,6 +19,18 @@ pub fn fmt_vals(v: &[f64]) -> String {
             s.trim_end_matches('0').trim_end_matches('.').to_string()
         }
     };
+    let nonzero: Vec<usize> = v
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| **x != 0.0)
+        .map(|(i, _)| i)
+        .collect();
+    if v.len() > 3
+        && let [k] = nonzero.as_slice()
+        && v.get(*k).is_some_and(|x| *x == 1.0)
+    {
+        return format!("one-hot[{k}] of {}", v.len());
+    }
     match v {
         [x] => one(*x),
         _ if v.len() <= MAX_SHOWN => format!(

@@ -47,7 +47,11 @@ const ARITH: &[&str] = &["Mul", "Add", "Sub", "Sum", "Max", "Min"];
 /// Returns findings with the gate nodes and decision nodes each one covers.
 pub fn check(cx: &Cx<'_>) -> Vec<(GraphFinding, Vec<NodeId>, Vec<NodeId>)> {
     let mut groups: BTreeMap<Vec<NodeId>, Vec<Hit>> = BTreeMap::new();
+    let mut candidates = 0usize;
     for (id, n) in cx.ir.nodes.iter().enumerate() {
+        if candidates >= super::MAX_GATE_CANDIDATES {
+            break;
+        }
         let op = n.op();
         let ins: Vec<ValId> = n.inputs.iter().flatten().copied().collect();
         let pairs: Vec<(ValId, Vec<ValId>)> = match op {
@@ -91,6 +95,7 @@ pub fn check(cx: &Cx<'_>) -> Vec<(GraphFinding, Vec<NodeId>, Vec<NodeId>)> {
                 .first()
                 .map(|&o| cx.near_outputs(o))
                 .unwrap_or_default();
+            candidates += 1;
             groups.entry(sig.decisions.clone()).or_default().push(Hit {
                 node: id,
                 control,

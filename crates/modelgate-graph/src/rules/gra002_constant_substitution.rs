@@ -26,7 +26,11 @@ pub const META: RuleMeta = RuleMeta {
 
 pub fn check(cx: &Cx<'_>, covered: &HashSet<NodeId>) -> Vec<GraphFinding> {
     let mut out = Vec::new();
+    let mut walks = 0usize;
     for (id, n) in cx.ir.nodes.iter().enumerate() {
+        if walks >= super::MAX_GATE_CANDIDATES {
+            break;
+        }
         if covered.contains(&id) {
             continue;
         }
@@ -84,6 +88,7 @@ pub fn check(cx: &Cx<'_>, covered: &HashSet<NodeId>) -> Vec<GraphFinding> {
         let Some(&o) = n.outputs.first() else {
             continue;
         };
+        walks += 1;
         let near = cx.near_outputs(o);
         if near.is_empty() || model.is_none() {
             continue;

@@ -57,6 +57,8 @@ pub const TRANSPARENT: &[&str] = &[
 ];
 
 const WALK_BUDGET: usize = 20_000;
+/// Most candidate gates examined per rule (bounds the output walks on hostile graphs).
+pub const MAX_GATE_CANDIDATES: usize = 2_000;
 
 /// Analysis context: the IR and its data-flow facts.
 pub struct Cx<'m> {
@@ -186,6 +188,7 @@ impl<'m> Cx<'m> {
     /// Nodes computing `control` from raw inputs and constants (the trigger path), in order.
     pub fn trigger_path(&self, control: ValId) -> Vec<NodeId> {
         let mut nodes = Vec::new();
+        let mut in_path = HashSet::new();
         let mut seen = HashSet::new();
         let mut queue = VecDeque::from([control]);
         while let Some(v) = queue.pop_front() {
@@ -205,7 +208,7 @@ impl<'m> Cx<'m> {
             if self.flow.learned.get(p).copied().unwrap_or(false) && !s.taint {
                 continue;
             }
-            if !nodes.contains(&p) {
+            if in_path.insert(p) {
                 nodes.push(p);
             }
             if let Some(n) = self.ir.nodes.get(p) {
