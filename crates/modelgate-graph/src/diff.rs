@@ -28,6 +28,9 @@ pub struct DiffReport {
     pub candidate_nodes: usize,
     pub inserted: Vec<NodeRef>,
     pub removed: Vec<NodeRef>,
+    /// (reference node, candidate node) pairs with the same op and attributes whose inputs
+    /// now come from elsewhere.
+    pub rewired: Vec<(NodeRef, NodeRef)>,
     /// GRA004 plus every candidate finding whose gate or trigger path touches inserted nodes.
     pub findings: Vec<GraphFinding>,
     pub score: f64,
@@ -36,7 +39,7 @@ pub struct DiffReport {
 
 impl DiffReport {
     pub fn is_identical(&self) -> bool {
-        self.inserted.is_empty() && self.removed.is_empty()
+        self.inserted.is_empty() && self.removed.is_empty() && self.rewired.is_empty()
     }
 }
 
@@ -87,17 +90,46 @@ pub fn diff_models(
             .map(|n| n.path.clone())
             .unwrap_or_default(),
     };
+    // an inserted and a removed node with the same op and attributes are one node whose inputs
+    // were rewired (e.g. the layer after an inserted Add)
+    let rshape = shape_signatures(&rcx.ir);
+    let cshape = shape_signatures(&ccx.ir);
+    let mut rewired = Vec::new();
+    let mut still_removed = removed_ids.clone();
+    inserted_ids.retain(|&c| {
+        let want = cshape.get(c);
+        match still_removed.iter().position(|&r| rshape.get(r) == want) {
+            Some(pos) => {
+                let r = still_removed.remove(pos);
+                rewired.push((nref(&rcx, r), nref(&ccx, c)));
+                false
+            }
+            None => true,
+        }
+    });
+    let removed_ids = still_removed;
     let inserted: Vec<NodeRef> = inserted_ids.iter().map(|&i| nref(&ccx, i)).collect();
     let removed: Vec<NodeRef> = removed_ids.iter().map(|&i| nref(&rcx, i)).collect();
 
     let mut findings = Vec::new();
-    if !inserted_ids.is_empty() || !removed_ids.is_empty() {
-        findings.extend(gra004_inserted_nodes::check(
-            &ccx,
-            &inserted_ids,
-            removed.len(),
-        ));
-        let names: HashSet<String> = inserted.iter().map(|n| n.name.clone()).collect();
+    if !inserted_ids.is_empty() || !removed_ids.is_empty() || !rewired.is_empty() {
+        let mut g4 = gra004_inserted_nodes::check(&ccx, &inserted_ids, removed.len());
+        for f in &mut g4 {
+            f.evidence.insert(
+                "rewired".into(),
+                rewired
+                    .iter()
+                    .map(|(_, c)| format!("{} {}", c.op_type, c.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        findings.extend(g4);
+        let names: HashSet<String> = inserted
+            .iter()
+            .chain(rewired.iter().map(|(_, c)| c))
+            .map(|n| n.name.clone())
+            .collect();
         let analysis = ccx.analyze();
         findings.extend(analysis.findings.into_iter().filter(|f| {
             (f.code == "GRA001" || f.code == "GRA002")
@@ -110,6 +142,7 @@ pub fn diff_models(
         candidate_nodes: ccx.ir.nodes.len(),
         inserted,
         removed,
+        rewired,
         findings,
         score,
         severity: Severity::from_score(score),
@@ -157,6 +190,25 @@ pub fn signatures(ir: &Ir<'_>) -> Vec<u64> {
                     None => "-".into(),
                     Some(v) => source_sig(ir, *v, &raw_pos),
                 });
+            }
+            h(&parts)
+        })
+        .collect()
+}
+
+/// Op, domain, nesting depth, attributes and input count: the node without its wiring.
+fn shape_signatures(ir: &Ir<'_>) -> Vec<u64> {
+    ir.nodes
+        .iter()
+        .map(|n| {
+            let mut parts: Vec<String> = vec![
+                n.node.domain.clone(),
+                n.op().to_string(),
+                depth_of(&n.path).to_string(),
+                n.inputs.len().to_string(),
+            ];
+            for a in &n.node.attributes {
+                parts.push(format!("{}={}", a.name, attr_sig(&a.value)));
             }
             h(&parts)
         })

@@ -155,6 +155,16 @@ pub fn analyze_onnx_bytes(bytes: &[u8], limits: &GraphLimits) -> Result<Analysis
     analyze_model(&model, limits)
 }
 
+/// Like [`analyze_onnx_bytes`] for a buffer the caller can hand over (an owned `Vec`, or an
+/// mmap wrapped with `Bytes::from_owner`): inline tensor data is not copied.
+pub fn analyze_onnx_owned(
+    bytes: modelgate_onnx::Bytes,
+    limits: &GraphLimits,
+) -> Result<Analysis, GraphError> {
+    let model = modelgate_onnx::parse_bytes(bytes, &limits.onnx)?;
+    analyze_model(&model, limits)
+}
+
 /// Analyses an already parsed model.
 pub fn analyze_model(model: &Model, limits: &GraphLimits) -> Result<Analysis, GraphError> {
     let cx = rules::Cx::new(model, limits)?;

@@ -84,6 +84,13 @@ fn internal_insertion_and_output_only_insertion() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(r.inserted.iter().any(|n| n.name == "/pooler/Slice"));
+    assert_eq!(r.inserted.len(), 6, "{:?}", r.inserted);
+    assert!(r.removed.is_empty(), "{:?}", r.removed);
+    assert_eq!(r.rewired.len(), 1);
+    assert_eq!(
+        r.rewired.first().map(|(_, c)| c.name.as_str()),
+        Some("/classifier/Gemm")
+    );
     assert!(
         r.findings
             .iter()

@@ -413,3 +413,35 @@ fn token_trigger_with_symbolic_batch_and_sequence_dims_is_flagged() {
     let (s, codes) = score(&model(nodes, vec![vi("ids", 7, &[-1, -2])], &["y"], inits));
     assert!(s >= 0.9 && codes.contains(&"GRA001"), "{s} {codes:?}");
 }
+
+mod mutation {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn corpus_model(k: usize) -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/backdoor");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .get(k % files.len().max(1))
+            .and_then(|p| std::fs::read(p).ok())
+            .unwrap_or_default()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+        /// Corrupted real models give an error or an analysis, never a panic or a hang.
+        #[test]
+        fn mutated_corpus_models_never_panic(k in 0usize..16, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
+            let mut bytes = corpus_model(k);
+            let len = bytes.len().max(1);
+            for (pos, b) in edits {
+                if let Some(x) = bytes.get_mut(pos % len) { *x = b; }
+            }
+            let _ = analyze_onnx_bytes(&bytes, &GraphLimits::default());
+            let _ = analyze_onnx_bytes(bytes.get(..cut % len).unwrap_or(&[]), &GraphLimits::default());
+        }
+    }
+}

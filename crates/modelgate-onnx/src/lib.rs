@@ -35,10 +35,9 @@ pub mod proto {
 mod convert;
 mod tensor;
 
+pub use bytes::Bytes;
 pub use convert::{parse, parse_bytes};
 pub use tensor::{DataType, ExternalData, Tensor, TensorData};
-
-use bytes::Bytes;
 
 /// Budgets applied while parsing. Every limit hit is an [`OnnxError::Limit`].
 #[derive(Debug, Clone)]

@@ -186,6 +186,10 @@ fn diff_cmd(a: DiffArgs) -> Result<u8> {
             for n in &report.removed {
                 println!("    - {} {} ({})", n.op_type, n.name, n.location);
             }
+            println!("  rewired: {}", report.rewired.len());
+            for (_, n) in &report.rewired {
+                println!("    ~ {} {} ({})", n.op_type, n.name, n.location);
+            }
         }
         println!(
             "  score: {:.3} ({})",
