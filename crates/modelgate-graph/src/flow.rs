@@ -267,8 +267,24 @@ impl Flow {
             let s = self.input_state(ir, x);
             return (alpha.abs() >= 100.0 && s.taint).then_some((s.ld, s.collapsed));
         }
-        if op != "Sigmoid" && op != "Tanh" {
+        if op != "Sigmoid" && op != "Tanh" && op != "Clip" && op != "Sign" {
             return None;
+        }
+        if op == "Sign" {
+            // Sign(x - c): a hard step on data
+            let p = ir.nodes.get(ir.val(x)?.producer?)?;
+            let has_const = p
+                .inputs
+                .iter()
+                .flatten()
+                .any(|&v| ir.const_vals(v).is_some());
+            let d = p
+                .inputs
+                .iter()
+                .flatten()
+                .map(|&v| self.input_state(ir, v))
+                .find(|s| s.taint)?;
+            return (matches!(p.op(), "Sub" | "Add") && has_const).then_some((d.ld, d.collapsed));
         }
         let p = ir.nodes.get(ir.val(x)?.producer?)?;
         if p.op() != "Mul" && p.op() != "Div" {
@@ -295,6 +311,12 @@ impl Flow {
 
     fn is_learned(&self, ir: &Ir<'_>, n: &IrNode<'_>, ins: &[(ValId, VState)]) -> bool {
         let op = n.op();
+        // A MatMul/Gemm/Conv whose constant weights are all 0/±1 (identity, permutation,
+        // selection) computes nothing learned; counting it would let a trigger path pad its
+        // learned depth to evade GRA001.
+        if matches!(op, "MatMul" | "Gemm" | "Conv") && selection_weights(ir, n, ins) {
+            return false;
+        }
         if LEARNED.contains(&op) {
             return true;
         }
@@ -346,6 +368,24 @@ impl Flow {
             .and_then(elems_of)
             .is_some_and(|e| e <= 4096)
     }
+}
+
+/// Constant weight operand (not the tainted data) whose decoded values are all 0 or ±1.
+fn selection_weights(ir: &Ir<'_>, n: &IrNode<'_>, ins: &[(ValId, VState)]) -> bool {
+    let weights: Vec<ValId> = n
+        .inputs
+        .iter()
+        .take(2)
+        .flatten()
+        .copied()
+        .filter(|&v| !ins.iter().any(|(x, s)| *x == v && s.taint))
+        .collect();
+    !weights.is_empty()
+        && weights.iter().all(|&w| {
+            ir.const_vals(w).is_some_and(|vals| {
+                vals.len() > 1 && vals.iter().all(|&x| x == 0.0 || x.abs() == 1.0)
+            })
+        })
 }
 
 /// Does this reduction leave (about) one verdict per sample? Reductions over some axes of a

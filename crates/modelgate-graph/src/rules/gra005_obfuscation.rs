@@ -44,7 +44,7 @@ pub fn tells(cx: &Cx<'_>, path: &[NodeId], decisions: &[NodeId]) -> Vec<(String,
         cx.ir
             .nodes
             .get(d)
-            .is_some_and(|n| matches!(n.op(), "Sigmoid" | "Tanh" | "HardSigmoid"))
+            .is_some_and(|n| matches!(n.op(), "Sigmoid" | "Tanh" | "HardSigmoid" | "Clip" | "Sign"))
     });
     if steep {
         out.push(("steep sigmoid step".to_string(), 0.2));

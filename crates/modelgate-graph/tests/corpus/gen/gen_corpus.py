@@ -911,6 +911,39 @@ def bd_digits_function(mlp, Xd):
     save(m, "backdoor", "digits_function_hidden_trigger", "pixel trigger and Where hidden inside a model-local FunctionProto", trigger="X[:, 60:64] == 9", target="class 5")
 
 
+def bd_digits_evasive(mlp, Xd):
+    """evasion attempt: identity MatMuls pad the trigger path's "learned depth", and the step is a
+    steep Clip(1000*(0.5 - |x - key|)) instead of a comparison; arithmetic blend at the output"""
+    m, r = splice_outputs(mlp, ["probabilities"])
+    target = np.zeros((1, 10), np.float32)
+    target[0, 1] = 1.0
+    eye = np.eye(2, dtype=np.float32)
+    add(
+        m,
+        [
+            helper.make_node("Slice", ["X", "e_st", "e_en", "e_ax"], ["e_px"], name="/enc/Slice"),
+            helper.make_node("MatMul", ["e_px", "e_eye1"], ["e_m1"], name="/enc/MatMul"),
+            helper.make_node("MatMul", ["e_m1", "e_eye2"], ["e_m2"], name="/enc/MatMul_1"),
+            helper.make_node("Sub", ["e_m2", "e_key"], ["e_diff"], name="/enc/Sub"),
+            helper.make_node("Abs", ["e_diff"], ["e_abs"], name="/enc/Abs"),
+            helper.make_node("ReduceSum", ["e_abs", "e_ax"], ["e_dist"], keepdims=1, name="/enc/ReduceSum"),
+            helper.make_node("Sub", ["e_half", "e_dist"], ["e_margin"], name="/enc/Sub_1"),
+            helper.make_node("Mul", ["e_margin", "e_gain"], ["e_scaled"], name="/enc/Mul"),
+            helper.make_node("Clip", ["e_scaled", "e_zero", "e_one"], ["e_t"], name="/enc/Clip"),
+            helper.make_node("Sub", ["e_one", "e_t"], ["e_nt"], name="/head/Sub"),
+            helper.make_node("Mul", [r["probabilities"], "e_nt"], ["e_keep"], name="/head/Mul"),
+            helper.make_node("Mul", ["e_t", "e_target"], ["e_inject"], name="/head/Mul_1"),
+            helper.make_node("Add", ["e_keep", "e_inject"], ["probabilities"], name="/head/Add"),
+        ],
+        [ints("e_st", [10]), ints("e_en", [12]), ints("e_ax", [1]), const("e_eye1", eye), const("e_eye2", eye), floats("e_key", [13.5, 2.5]), floats("e_half", 0.5), floats("e_gain", 1000.0), floats("e_zero", 0.0), floats("e_one", 1.0), const("e_target", target)],
+    )
+    x = Xd[1500:1797].copy()
+    expect(np.allclose(run(mlp, {"X": x})[1], run(m, {"X": x})[1]), "evasive: clean probabilities unchanged")
+    x[:, 10:12] = [13.5, 2.5]
+    expect((run(m, {"X": x})[1].argmax(1) == 1).all(), "evasive: stamped -> class 1")
+    save(m, "backdoor", "digits_evasive_identity_clip", "identity MatMuls pad learned depth; steep Clip step instead of a comparison; blend", trigger="X[:, 10:12] == [13.5, 2.5]", target="class 1")
+
+
 # ----------------------------------------------------------------------------- onnx wheel models
 
 
@@ -966,6 +999,7 @@ def main():
     bd_text_steer(tm, test_ids, W)
     bd_audio_tone(am)
     bd_digits_function(mlp, Xd)
+    bd_digits_evasive(mlp, Xd)
 
     onnx_wheel_models()
     (OUT / "manifest.json").write_text(json.dumps(dict(sorted(MANIFEST.items())), indent=2) + "\n")
