@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod core;
 pub mod diff;
 pub mod flow;
 pub mod ir;
