@@ -2,14 +2,13 @@
 //! detector and assembles the report.
 
 use crate::cl::{argmax, find_label_issues};
-use crate::cluster::{kmeans, kmeans_sparse, knn_distance};
+use crate::cluster::{kmeans, kmeans_sparse};
 use crate::dup::{components, content_hash, signature};
 use crate::error::{DataError, Result};
 use crate::features::{FeatureConfig, Idf, Scaler, Sparse, embed, hashed_counts, tokenize};
 use crate::model::{ModelKind, fit_lr, fit_nb, group_folds, oof_proba, stratified_folds};
 use crate::read::{Content, Records};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
-use crate::stats::{mad, median};
 use crate::trigger::{TriggerConfig, find_triggers};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -30,8 +29,9 @@ pub struct AuditOptions {
     pub ood: bool,
     /// Estimated Jaccard similarity from which two rows count as near duplicates.
     pub dup_threshold: f64,
-    /// Robust z-score (median/MAD of the kNN distance) from which a row is out of distribution.
-    pub ood_z: f64,
+    /// A cluster whose centroid is at most this cosine-similar to every other cluster's is
+    /// isolated (junk candidate).
+    pub ood_max_similarity: f64,
     /// Smallest number of rows in one cluster that makes a flip campaign.
     pub campaign_min_rows: usize,
     /// Mean rows per similarity cluster for the campaign folds.
@@ -54,7 +54,7 @@ impl Default for AuditOptions {
             duplicates: true,
             ood: true,
             dup_threshold: 0.8,
-            ood_z: 6.0,
+            ood_max_similarity: 0.1,
             campaign_min_rows: 5,
             cluster_size: 100,
             campaigns_dense: false,
@@ -380,7 +380,7 @@ pub fn audit(
             max_n: if prep.mode == "text" {
                 opts.trigger.max_n
             } else {
-                1
+                2
             },
             ..opts.trigger.clone()
         };
@@ -529,37 +529,77 @@ pub fn audit(
         }
     }
 
-    // 5. Out-of-distribution rows: kNN distance, robust z-score.
+    // 5. Out-of-distribution junk: (a) gibberish rows, most of whose words occur nowhere else
+    // in the file; (b) small, tight clusters unlike the rest of the data whose labels look
+    // random (natural isolated topics carry a consistent label, injected junk does not).
     if opts.ood && n >= 20 {
-        let d = knn_distance(&emb, 10, 2000);
-        let dv: Vec<f64> = d.iter().map(|&v| f64::from(v)).collect();
-        let med = median(&dv);
-        let s = mad(&dv).max(0.02);
-        let mut flagged = 0usize;
-        for (i, &v) in dv.iter().enumerate() {
-            let z = (v - med) / s;
-            if z >= opts.ood_z {
-                flagged += 1;
+        let mut flagged_ood = 0usize;
+        if let Featurizer::Text(idf) = &prep.featurizer {
+            let mask_bits = (1u64 << idf.cfg.dim_bits) - 1;
+            for i in 0..n {
+                let toks = prep.tokens(records, i);
+                if toks.len() < 5 {
+                    continue;
+                }
+                let unique = toks
+                    .iter()
+                    .filter(|t| {
+                        let b =
+                            (crate::hash::mix(crate::features::token_hash(t)) & mask_bits) as usize;
+                        idf.idf.get(b).copied().unwrap_or(0.0) == 0.0
+                    })
+                    .count();
+                let share = unique as f64 / toks.len() as f64;
+                if share >= 0.7 {
+                    flagged_ood += 1;
+                    col.add(
+                        i,
+                        reason::OUT_OF_DISTRIBUTION,
+                        share.min(0.99),
+                        json!({"kind": "gibberish", "words": toks.len(), "unique_word_share": r4(share)}),
+                    );
+                }
+            }
+        }
+        let k_ood = (n / 25).clamp(2, 200);
+        let clusters = if prep.mode == "text" {
+            kmeans_sparse(&prep.x, k_ood, 15, opts.seed ^ 0x00d, 50_000)
+        } else {
+            kmeans(&emb, k_ood, 15, opts.seed ^ 0x00d)
+        };
+        let iso = crate::cluster::isolation(&prep.x, &clusters);
+        let mut junk_clusters = 0usize;
+        for (c, &(size, sim)) in iso.iter().enumerate() {
+            if size < 5 || size as f64 > 0.05 * n as f64 || sim > opts.ood_max_similarity {
+                continue;
+            }
+            let rows: Vec<usize> = (0..n).filter(|&i| clusters[i] == c).collect();
+            let lc = label_counts(&rows.iter().map(|&i| y[i]).collect::<Vec<_>>(), k);
+            let top = lc.iter().copied().max().unwrap_or(0);
+            if top as f64 > 0.7 * size as f64 {
+                continue; // a natural, label-consistent topic
+            }
+            junk_clusters += 1;
+            for &i in &rows {
+                flagged_ood += 1;
                 col.add(
                     i,
                     reason::OUT_OF_DISTRIBUTION,
-                    (z / (2.0 * opts.ood_z)).min(1.0),
-                    json!({"knn_distance": r4(v), "median": r4(med), "robust_z": r4(z), "p_given": r4(p[i * k + y[i]])}),
+                    (1.0 - sim).clamp(0.5, 0.99),
+                    json!({"kind": "isolated-cluster", "cluster_rows": size, "max_similarity_to_other_clusters": r4(sim), "cluster_labels": classes.iter().cloned().zip(lc.iter().copied()).collect::<BTreeMap<_, _>>()}),
                 );
             }
         }
-        if flagged > 0 {
+        if flagged_ood > 0 {
             attacks.push(Attack {
                 kind: "out-of-distribution".into(),
                 summary: format!(
-                    "{flagged} rows far from every other row (mean cosine distance to 10 nearest rows >= median {med:.3} + {} x MAD {s:.3})",
-                    opts.ood_z
+                    "{flagged_ood} junk rows: gibberish (>= 70% of words unique to the row) or in {junk_clusters} small isolated clusters with mixed labels"
                 ),
-                rows: flagged,
-                details: json!({"median": r4(med), "mad": r4(s), "z": opts.ood_z}),
+                rows: flagged_ood,
+                details: json!({"isolated_clusters": junk_clusters}),
             });
         }
-        plots.series.push(("kNN distance".into(), dv));
     }
 
     let flagged = col.finish(records.ids.as_deref(), &records.labels);

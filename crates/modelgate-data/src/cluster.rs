@@ -244,6 +244,49 @@ pub fn kmeans_sparse(
     assign_rows(&all, &centers)
 }
 
+/// Per cluster: (size, the largest cosine similarity of its centroid to any other cluster's
+/// centroid). Centroids are the L2-normalised mean of the sparse rows.
+pub fn isolation(x: &crate::features::Sparse, clusters: &[usize]) -> Vec<(usize, f64)> {
+    let k = clusters.iter().copied().max().map(|m| m + 1).unwrap_or(0);
+    let mut cents: Vec<std::collections::HashMap<u32, f64>> =
+        vec![std::collections::HashMap::new(); k];
+    let mut size = vec![0usize; k];
+    for (i, &c) in clusters.iter().enumerate() {
+        size[c] += 1;
+        let (idx, val) = x.row(i);
+        for (&j, &v) in idx.iter().zip(val) {
+            *cents[c].entry(j).or_default() += f64::from(v);
+        }
+    }
+    for c in cents.iter_mut() {
+        let norm = c.values().map(|v| v * v).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            c.values_mut().for_each(|v| *v /= norm);
+        }
+    }
+    (0..k)
+        .map(|a| {
+            let mut best: f64 = 0.0;
+            for b in 0..k {
+                if a == b || size[b] == 0 {
+                    continue;
+                }
+                let (small, large) = if cents[a].len() <= cents[b].len() {
+                    (&cents[a], &cents[b])
+                } else {
+                    (&cents[b], &cents[a])
+                };
+                let s: f64 = small
+                    .iter()
+                    .map(|(j, v)| v * large.get(j).copied().unwrap_or(0.0))
+                    .sum();
+                best = best.max(s);
+            }
+            (size[a], best)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -237,7 +237,7 @@ impl Scaler {
             col.extend(values.iter().filter_map(|r| r.get(j).copied()));
             col.sort_by(f64::total_cmp);
             let mut e: Vec<f64> = Vec::new();
-            for q in [0.2, 0.4, 0.6, 0.8] {
+            for q in [0.2, 0.4, 0.6, 0.8, 0.95] {
                 let k = ((col.len().saturating_sub(1)) as f64 * q).round() as usize;
                 if let Some(&v) = col.get(k)
                     && e.last().is_none_or(|&l| v > l)

@@ -316,3 +316,22 @@ fn one_class_and_mismatched_vectors_are_clear_errors() {
         .unwrap_or_default();
     assert!(e.contains("vectors have 1 rows"), "{e}");
 }
+
+#[test]
+fn junk_rows_are_found() {
+    let rep = run("spam_junk05.csv.gz", &text_spec(), &only(false, false, false, true));
+    let (p, r, n) = pr(&rep, &truth("spam_junk05"), Some("out-of-distribution"));
+    eprintln!("spam_junk05 out-of-distribution: P {p:.3} R {r:.3} ({n} flagged)");
+    assert!(p >= 0.8 && r >= 0.65, "P {p:.3} R {r:.3}");
+}
+
+/// Heavy in a debug build (10-class LR on 1 797 rows); run with `--ignored` or in
+/// `bench/data_audit.sh`.
+#[test]
+#[ignore]
+fn pixel_patch_trigger_is_found() {
+    let rep = run("digits_patch03.csv.gz", &feature_spec(), &only(false, true, false, false));
+    let (p, r, n) = pr(&rep, &truth("digits_patch03"), Some("backdoor-trigger"));
+    eprintln!("digits_patch03 backdoor-trigger: P {p:.3} R {r:.3} ({n} flagged)");
+    assert!(p >= 0.8 && r >= 0.45, "P {p:.3} R {r:.3}");
+}
