@@ -36,7 +36,9 @@ impl Codec {
 #[non_exhaustive]
 pub enum FormatId {
     /// A raw pickle stream of the given protocol (0 when there is no PROTO opcode).
-    Pickle { protocol: u8 },
+    Pickle {
+        protocol: u8,
+    },
     /// PyTorch zip checkpoint (`torch.save` since 1.6).
     TorchZip,
     /// Legacy PyTorch file: stacked pickles starting with the magic number.

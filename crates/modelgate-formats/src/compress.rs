@@ -28,8 +28,12 @@ pub enum DecompressError {
 impl std::fmt::Display for DecompressError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DecompressError::TooLarge { limit } => write!(f, "expands past the {limit}-byte budget"),
-            DecompressError::Ratio { ratio } => write!(f, "compression ratio {ratio}:1 exceeds the budget"),
+            DecompressError::TooLarge { limit } => {
+                write!(f, "expands past the {limit}-byte budget")
+            }
+            DecompressError::Ratio { ratio } => {
+                write!(f, "compression ratio {ratio}:1 exceeds the budget")
+            }
             DecompressError::Corrupt(e) => write!(f, "corrupt stream: {e}"),
         }
     }
@@ -38,7 +42,12 @@ impl std::fmt::Display for DecompressError {
 /// Ratios are only enforced once the output passes this size (small files compress well).
 const RATIO_FLOOR: u64 = 1 << 20;
 
-fn bounded<R: Read>(mut r: R, input_len: usize, max_bytes: u64, max_ratio: u64) -> Result<Vec<u8>, DecompressError> {
+fn bounded<R: Read>(
+    mut r: R,
+    input_len: usize,
+    max_bytes: u64,
+    max_ratio: u64,
+) -> Result<Vec<u8>, DecompressError> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -68,14 +77,44 @@ fn bounded<R: Read>(mut r: R, input_len: usize, max_bytes: u64, max_ratio: u64) 
 }
 
 /// Decompress `input` completely, within the budgets.
-pub fn decompress(method: Method, input: &[u8], max_bytes: u64, max_ratio: u64) -> Result<Vec<u8>, DecompressError> {
+pub fn decompress(
+    method: Method,
+    input: &[u8],
+    max_bytes: u64,
+    max_ratio: u64,
+) -> Result<Vec<u8>, DecompressError> {
     let n = input.len();
     match method {
-        Method::Deflate => bounded(flate2::read::DeflateDecoder::new(input), n, max_bytes, max_ratio),
-        Method::Zlib => bounded(flate2::read::ZlibDecoder::new(input), n, max_bytes, max_ratio),
-        Method::Gzip => bounded(flate2::read::MultiGzDecoder::new(input), n, max_bytes, max_ratio),
-        Method::Bzip2 => bounded(bzip2::read::MultiBzDecoder::new(input), n, max_bytes, max_ratio),
-        Method::Xz => bounded(lzma_rust2::XzReader::new(input, true), n, max_bytes, max_ratio),
+        Method::Deflate => bounded(
+            flate2::read::DeflateDecoder::new(input),
+            n,
+            max_bytes,
+            max_ratio,
+        ),
+        Method::Zlib => bounded(
+            flate2::read::ZlibDecoder::new(input),
+            n,
+            max_bytes,
+            max_ratio,
+        ),
+        Method::Gzip => bounded(
+            flate2::read::MultiGzDecoder::new(input),
+            n,
+            max_bytes,
+            max_ratio,
+        ),
+        Method::Bzip2 => bounded(
+            bzip2::read::MultiBzDecoder::new(input),
+            n,
+            max_bytes,
+            max_ratio,
+        ),
+        Method::Xz => bounded(
+            lzma_rust2::XzReader::new(input, true),
+            n,
+            max_bytes,
+            max_ratio,
+        ),
         Method::Lzma => {
             let r = lzma_rust2::LzmaReader::new_mem_limit(input, u32::MAX, None)
                 .map_err(|e| DecompressError::Corrupt(e.to_string()))?;
@@ -87,21 +126,32 @@ pub fn decompress(method: Method, input: &[u8], max_bytes: u64, max_ratio: u64) 
                 *input.get(2).unwrap_or(&0),
                 *input.get(3).unwrap_or(&0),
             ]));
-            let props = input.get(4..4 + props_len).ok_or_else(|| DecompressError::Corrupt("short LZMA header".into()))?;
+            let props = input
+                .get(4..4 + props_len)
+                .ok_or_else(|| DecompressError::Corrupt("short LZMA header".into()))?;
             let (Some(&pb), Some(dict)) = (props.first(), props.get(1..5)) else {
                 return Err(DecompressError::Corrupt("short LZMA properties".into()));
             };
-            let dict = u32::from_le_bytes(dict.try_into().map_err(|_| DecompressError::Corrupt("LZMA dict".into()))?);
+            let dict = u32::from_le_bytes(
+                dict.try_into()
+                    .map_err(|_| DecompressError::Corrupt("LZMA dict".into()))?,
+            );
             let body = input.get(4 + props_len..).unwrap_or(&[]);
             let r = lzma_rust2::LzmaReader::new_with_props(body, u64::MAX, pb, dict, None)
                 .map_err(|e| DecompressError::Corrupt(e.to_string()))?;
             bounded(r, n, max_bytes, max_ratio)
         }
         Method::Zstd => {
-            let r = ruzstd::decoding::StreamingDecoder::new(input).map_err(|e| DecompressError::Corrupt(e.to_string()))?;
+            let r = ruzstd::decoding::StreamingDecoder::new(input)
+                .map_err(|e| DecompressError::Corrupt(e.to_string()))?;
             bounded(r, n, max_bytes, max_ratio)
         }
-        Method::Lz4 => bounded(lz4_flex::frame::FrameDecoder::new(input), n, max_bytes, max_ratio),
+        Method::Lz4 => bounded(
+            lz4_flex::frame::FrameDecoder::new(input),
+            n,
+            max_bytes,
+            max_ratio,
+        ),
     }
 }
 
@@ -115,14 +165,35 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         e.write_all(&vec![0u8; 8 << 20]).unwrap();
         let gz = e.finish().unwrap();
-        assert_eq!(decompress(Method::Gzip, &gz, 16 << 20, 100_000).unwrap().len(), 8 << 20);
-        assert!(matches!(decompress(Method::Gzip, &gz, 1 << 20, 100_000), Err(DecompressError::TooLarge { .. })));
-        assert!(matches!(decompress(Method::Gzip, &gz, 16 << 20, 100), Err(DecompressError::Ratio { .. })));
+        assert_eq!(
+            decompress(Method::Gzip, &gz, 16 << 20, 100_000)
+                .unwrap()
+                .len(),
+            8 << 20
+        );
+        assert!(matches!(
+            decompress(Method::Gzip, &gz, 1 << 20, 100_000),
+            Err(DecompressError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            decompress(Method::Gzip, &gz, 16 << 20, 100),
+            Err(DecompressError::Ratio { .. })
+        ));
     }
 
     #[test]
     fn corrupt_input_is_an_error_not_a_panic() {
-        for m in [Method::Deflate, Method::Zlib, Method::Gzip, Method::Bzip2, Method::Xz, Method::Lzma, Method::LzmaZip, Method::Zstd, Method::Lz4] {
+        for m in [
+            Method::Deflate,
+            Method::Zlib,
+            Method::Gzip,
+            Method::Bzip2,
+            Method::Xz,
+            Method::Lzma,
+            Method::LzmaZip,
+            Method::Zstd,
+            Method::Lz4,
+        ] {
             let _ = decompress(m, b"\x00\x01garbage garbage", 1 << 20, 100);
             let _ = decompress(m, b"", 1 << 20, 100);
         }

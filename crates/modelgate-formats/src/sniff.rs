@@ -21,7 +21,10 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
     if data.starts_with(b"\x89HDF\r\n\x1a\n") {
         return FormatId::Hdf5;
     }
-    if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") || data.starts_with(b"PK\x07\x08") {
+    if data.starts_with(b"PK\x03\x04")
+        || data.starts_with(b"PK\x05\x06")
+        || data.starts_with(b"PK\x07\x08")
+    {
         return FormatId::Zip;
     }
     if data.starts_with(b"7z\xbc\xaf\x27\x1c") {
@@ -51,7 +54,9 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
     if is_safetensors(data) {
         return FormatId::Safetensors;
     }
-    if data.get(2..2 + TORCH_LEGACY_MAGIC.len()) == Some(TORCH_LEGACY_MAGIC) && data.first() == Some(&0x80) {
+    if data.get(2..2 + TORCH_LEGACY_MAGIC.len()) == Some(TORCH_LEGACY_MAGIC)
+        && data.first() == Some(&0x80)
+    {
         return FormatId::TorchLegacy;
     }
     if looks_like_pickle(data) {
@@ -81,7 +86,9 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
         }
     }
     let first = data.iter().copied().find(|b| !b.is_ascii_whitespace());
-    if matches!(first, Some(b'{') | Some(b'[')) && std::str::from_utf8(head(4096.min(data.len()))).is_ok() {
+    if matches!(first, Some(b'{') | Some(b'['))
+        && std::str::from_utf8(head(4096.min(data.len()))).is_ok()
+    {
         return FormatId::Json;
     }
     if !data.is_empty() && std::str::from_utf8(head(4096.min(data.len()))).is_ok() {
@@ -100,7 +107,11 @@ fn is_safetensors(data: &[u8]) -> bool {
 
 fn is_zlib(data: &[u8]) -> bool {
     match data.get(..2) {
-        Some([cmf, flg]) => cmf & 0x0f == 8 && (cmf >> 4) <= 7 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0,
+        Some([cmf, flg]) => {
+            cmf & 0x0f == 8
+                && (cmf >> 4) <= 7
+                && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+        }
         _ => false,
     }
 }
@@ -112,13 +123,34 @@ pub fn looks_like_pickle(data: &[u8]) -> bool {
         return false;
     };
     if first == 0x80 {
-        if !data.get(1).is_some_and(|p| *p <= 5) {
+        if data.get(1).is_none_or(|p| *p > 5) {
             return false;
         }
     } else if !matches!(
         first,
-        b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'S' | b'V' | b'l' | b'd' | b'K' | b'J'
-            | b'X' | b'U' | b'G' | b'F' | b'L' | b'M' | b'i' | b'T' | b'P' | b'\x88' | b'\x89'
+        b'(' | b'c'
+            | b']'
+            | b'}'
+            | b')'
+            | b'N'
+            | b'I'
+            | b'S'
+            | b'V'
+            | b'l'
+            | b'd'
+            | b'K'
+            | b'J'
+            | b'X'
+            | b'U'
+            | b'G'
+            | b'F'
+            | b'L'
+            | b'M'
+            | b'i'
+            | b'T'
+            | b'P'
+            | b'\x88'
+            | b'\x89'
             | b'.'
     ) {
         return false;
@@ -169,20 +201,38 @@ mod tests {
 
     #[test]
     fn sniffs_by_content_not_name() {
-        assert_eq!(sniff(b"\x80\x02]q\x00.", "weights.txt"), FormatId::Pickle { protocol: 2 });
-        assert_eq!(sniff(b"cos\nsystem\n(S'id'\ntR.", "x.safetensors"), FormatId::Pickle { protocol: 0 });
+        assert_eq!(
+            sniff(b"\x80\x02]q\x00.", "weights.txt"),
+            FormatId::Pickle { protocol: 2 }
+        );
+        assert_eq!(
+            sniff(b"cos\nsystem\n(S'id'\ntR.", "x.safetensors"),
+            FormatId::Pickle { protocol: 0 }
+        );
         assert_eq!(sniff(b"PK\x03\x04rest", "x.pkl"), FormatId::Zip);
         assert_eq!(sniff(b"\x93NUMPY\x01\x00", "a"), FormatId::Npy);
         assert_eq!(sniff(b"hello world\n", "model.pt"), FormatId::Text);
         assert_eq!(sniff(b"(hello", "x"), FormatId::Text);
         assert_eq!(sniff(b".", "x"), FormatId::Text);
-        assert_eq!(sniff(b"\x1f\x8b\x08\x00", "x"), FormatId::Compressed(Codec::Gzip));
+        assert_eq!(
+            sniff(b"\x1f\x8b\x08\x00", "x"),
+            FormatId::Compressed(Codec::Gzip)
+        );
         assert_eq!(sniff(b"", "x"), FormatId::Unknown);
     }
 
     #[test]
     fn truncated_pickle_is_still_a_pickle() {
-        assert_eq!(sniff(b"\x80\x04\x95\x30\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94", "x"), FormatId::Pickle { protocol: 4 });
-        assert_eq!(sniff(b"cos\nsystem\n(S'id'\ntR", "x"), FormatId::Pickle { protocol: 0 });
+        assert_eq!(
+            sniff(
+                b"\x80\x04\x95\x30\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94",
+                "x"
+            ),
+            FormatId::Pickle { protocol: 4 }
+        );
+        assert_eq!(
+            sniff(b"cos\nsystem\n(S'id'\ntR", "x"),
+            FormatId::Pickle { protocol: 0 }
+        );
     }
 }

@@ -38,22 +38,55 @@ pub struct ZipEntry {
 pub enum ZipIssue {
     /// No end-of-central-directory record: read through local headers only.
     NoCentralDirectory,
-    MultipleEndRecords { count: usize },
+    MultipleEndRecords {
+        count: usize,
+    },
     /// Bytes before the first local header (self-extractor stub, polyglot, prepended marker).
-    PrependedData { bytes: u64 },
-    LocalHeaderMissing { name: String, offset: u64 },
+    PrependedData {
+        bytes: u64,
+    },
+    LocalHeaderMissing {
+        name: String,
+        offset: u64,
+    },
     /// A local header field disagrees with the central directory.
-    HeaderMismatch { name: String, field: &'static str, central: String, local: String },
-    Overlap { first: String, second: String },
-    Duplicate { name: String },
+    HeaderMismatch {
+        name: String,
+        field: &'static str,
+        central: String,
+        local: String,
+    },
+    Overlap {
+        first: String,
+        second: String,
+    },
+    Duplicate {
+        name: String,
+    },
     /// A local header that no central directory entry points at.
-    HiddenLocalEntry { name: String, offset: u64 },
-    PathTraversal { name: String },
-    Symlink { name: String },
-    Encrypted { name: String },
-    EntryOutOfBounds { name: String },
-    CentralDirectoryTruncated { parsed: usize, declared: u64 },
-    TooManyEntries { limit: usize },
+    HiddenLocalEntry {
+        name: String,
+        offset: u64,
+    },
+    PathTraversal {
+        name: String,
+    },
+    Symlink {
+        name: String,
+    },
+    Encrypted {
+        name: String,
+    },
+    EntryOutOfBounds {
+        name: String,
+    },
+    CentralDirectoryTruncated {
+        parsed: usize,
+        declared: u64,
+    },
+    TooManyEntries {
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -72,9 +105,13 @@ pub enum ZipReadError {
     Encrypted,
     Corrupt(String),
     /// The member expands past the byte budget.
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
     /// Compression ratio above the limit.
-    Ratio { ratio: u64 },
+    Ratio {
+        ratio: u64,
+    },
 }
 
 impl std::fmt::Display for ZipReadError {
@@ -85,8 +122,12 @@ impl std::fmt::Display for ZipReadError {
             ZipReadError::UnsupportedMethod(m) => write!(f, "unsupported compression method {m}"),
             ZipReadError::Encrypted => f.write_str("member is encrypted"),
             ZipReadError::Corrupt(e) => write!(f, "corrupt compressed data: {e}"),
-            ZipReadError::TooLarge { limit } => write!(f, "member expands past the {limit}-byte budget"),
-            ZipReadError::Ratio { ratio } => write!(f, "compression ratio {ratio}:1 exceeds the budget"),
+            ZipReadError::TooLarge { limit } => {
+                write!(f, "member expands past the {limit}-byte budget")
+            }
+            ZipReadError::Ratio { ratio } => {
+                write!(f, "compression ratio {ratio}:1 exceeds the budget")
+            }
         }
     }
 }
@@ -99,13 +140,19 @@ pub struct MemberData {
 }
 
 fn u16_at(d: &[u8], o: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(d.get(o..o.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        d.get(o..o.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32_at(d: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(o..o.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        d.get(o..o.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64_at(d: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(o..o.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        d.get(o..o.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 fn to_usize(v: u64) -> Option<usize> {
     usize::try_from(v).ok()
@@ -135,9 +182,13 @@ fn find_eocds(d: &[u8]) -> Vec<usize> {
 
 fn flag_path_issues(name: &str, issues: &mut Vec<ZipIssue>) {
     let n = name.replace('\\', "/");
-    let drive = n.len() >= 2 && n.as_bytes().get(1) == Some(&b':') && n.as_bytes().first().is_some_and(u8::is_ascii_alphabetic);
+    let drive = n.len() >= 2
+        && n.as_bytes().get(1) == Some(&b':')
+        && n.as_bytes().first().is_some_and(u8::is_ascii_alphabetic);
     if n.starts_with('/') || drive || n.split('/').any(|c| c == "..") {
-        issues.push(ZipIssue::PathTraversal { name: name.to_string() });
+        issues.push(ZipIssue::PathTraversal {
+            name: name.to_string(),
+        });
     }
 }
 
@@ -153,14 +204,19 @@ impl ZipArchive {
         let Some(&eocd) = eocds.first() else {
             issues.push(ZipIssue::NoCentralDirectory);
             let entries = local_walk(d, max_entries, &mut issues);
-            return ZipArchive { entries, issues, prefix: 0 };
+            return ZipArchive {
+                entries,
+                issues,
+                prefix: 0,
+            };
         };
         let mut count = u64::from(u16_at(d, eocd + 10).unwrap_or(0));
         let mut cd_size = u64::from(u32_at(d, eocd + 12).unwrap_or(0));
         let mut cd_off = u64::from(u32_at(d, eocd + 16).unwrap_or(0));
         let mut cd_end = eocd as u64;
         // ZIP64: locator right before the EOCD.
-        if eocd >= 20 && d.get(eocd - 20..eocd - 16) == Some(EOCD64_LOC_SIG)
+        if eocd >= 20
+            && d.get(eocd - 20..eocd - 16) == Some(EOCD64_LOC_SIG)
             && let Some(rec) = u64_at(d, eocd - 12)
         {
             // The record offset is relative to the archive start; find the record itself.
@@ -198,15 +254,25 @@ impl ZipArchive {
             entries.push(entry);
         }
         if parsed < count {
-            issues.push(ZipIssue::CentralDirectoryTruncated { parsed: entries.len(), declared: count });
+            issues.push(ZipIssue::CentralDirectoryTruncated {
+                parsed: entries.len(),
+                declared: count,
+            });
         }
         let first_local = d.windows(4).position(|w| w == LFH_SIG).map(|p| p as u64);
         let min_local = entries.iter().map(|e| e.local_header_offset).min();
-        let start = min_local.map(|m| m.saturating_add(prefix)).or(first_local).unwrap_or(0);
+        let start = min_local
+            .map(|m| m.saturating_add(prefix))
+            .or(first_local)
+            .unwrap_or(0);
         if start > 0 {
             issues.push(ZipIssue::PrependedData { bytes: start });
         }
-        let mut archive = ZipArchive { entries, issues, prefix };
+        let mut archive = ZipArchive {
+            entries,
+            issues,
+            prefix,
+        };
         archive.cross_check(d, max_entries);
         archive
     }
@@ -219,14 +285,22 @@ impl ZipArchive {
             *seen.entry(e.name.as_str()).or_default() += 1;
             flag_path_issues(&e.name, &mut issues);
             if e.is_symlink {
-                issues.push(ZipIssue::Symlink { name: e.name.clone() });
+                issues.push(ZipIssue::Symlink {
+                    name: e.name.clone(),
+                });
             }
             if e.flags & 1 != 0 {
-                issues.push(ZipIssue::Encrypted { name: e.name.clone() });
+                issues.push(ZipIssue::Encrypted {
+                    name: e.name.clone(),
+                });
             }
             let lo = e.local_header_offset.saturating_add(self.prefix);
-            let Some(l) = to_usize(lo).filter(|l| d.get(*l..l.saturating_add(4)) == Some(LFH_SIG)) else {
-                issues.push(ZipIssue::LocalHeaderMissing { name: e.name.clone(), offset: lo });
+            let Some(l) = to_usize(lo).filter(|l| d.get(*l..l.saturating_add(4)) == Some(LFH_SIG))
+            else {
+                issues.push(ZipIssue::LocalHeaderMissing {
+                    name: e.name.clone(),
+                    offset: lo,
+                });
                 continue;
             };
             let (Some(lflags), Some(lmethod), Some(lcrc), Some(lcs), Some(lus), Some(nl), Some(xl)) = (
@@ -238,7 +312,10 @@ impl ZipArchive {
                 u16_at(d, l + 26),
                 u16_at(d, l + 28),
             ) else {
-                issues.push(ZipIssue::LocalHeaderMissing { name: e.name.clone(), offset: lo });
+                issues.push(ZipIssue::LocalHeaderMissing {
+                    name: e.name.clone(),
+                    offset: lo,
+                });
                 continue;
             };
             let lname = d
@@ -246,7 +323,12 @@ impl ZipArchive {
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_default();
             let mut mismatch = |field: &'static str, c: String, lv: String| {
-                issues.push(ZipIssue::HeaderMismatch { name: e.name.clone(), field, central: c, local: lv });
+                issues.push(ZipIssue::HeaderMismatch {
+                    name: e.name.clone(),
+                    field,
+                    central: c,
+                    local: lv,
+                });
             };
             if lname != e.name {
                 mismatch("name", e.name.clone(), lname.clone());
@@ -256,31 +338,54 @@ impl ZipArchive {
             }
             // Bit 3 (data descriptor) and bit 11 (UTF-8) legitimately differ between writers.
             if (lflags ^ e.flags) & !0x0808 != 0 {
-                mismatch("flags", format!("{:#06x}", e.flags), format!("{lflags:#06x}"));
+                mismatch(
+                    "flags",
+                    format!("{:#06x}", e.flags),
+                    format!("{lflags:#06x}"),
+                );
             }
             let descriptor = lflags & 0x08 != 0;
             if !descriptor {
                 if lcrc != e.crc32 {
-                    mismatch("crc32", format!("{:#010x}", e.crc32), format!("{lcrc:#010x}"));
+                    mismatch(
+                        "crc32",
+                        format!("{:#010x}", e.crc32),
+                        format!("{lcrc:#010x}"),
+                    );
                 }
                 if lcs != u32::MAX && u64::from(lcs) != e.compressed_size {
-                    mismatch("compressed size", e.compressed_size.to_string(), lcs.to_string());
+                    mismatch(
+                        "compressed size",
+                        e.compressed_size.to_string(),
+                        lcs.to_string(),
+                    );
                 }
                 if lus != u32::MAX && u64::from(lus) != e.uncompressed_size {
-                    mismatch("uncompressed size", e.uncompressed_size.to_string(), lus.to_string());
+                    mismatch(
+                        "uncompressed size",
+                        e.uncompressed_size.to_string(),
+                        lus.to_string(),
+                    );
                 }
             }
-            let data_start = (l as u64).saturating_add(30).saturating_add(u64::from(nl)).saturating_add(u64::from(xl));
+            let data_start = (l as u64)
+                .saturating_add(30)
+                .saturating_add(u64::from(nl))
+                .saturating_add(u64::from(xl));
             e.data_start = Some(data_start);
             let end = data_start.saturating_add(e.compressed_size);
             if end > d.len() as u64 {
-                issues.push(ZipIssue::EntryOutOfBounds { name: e.name.clone() });
+                issues.push(ZipIssue::EntryOutOfBounds {
+                    name: e.name.clone(),
+                });
             }
             ranges.push((lo, end, i));
         }
         for (name, n) in seen {
             if n > 1 {
-                issues.push(ZipIssue::Duplicate { name: name.to_string() });
+                issues.push(ZipIssue::Duplicate {
+                    name: name.to_string(),
+                });
             }
         }
         ranges.sort_unstable();
@@ -288,8 +393,16 @@ impl ZipArchive {
             if let [(_, end_a, a), (start_b, _, b)] = w
                 && start_b < end_a
             {
-                let name = |i: &usize| self.entries.get(*i).map(|e| e.name.clone()).unwrap_or_default();
-                issues.push(ZipIssue::Overlap { first: name(a), second: name(b) });
+                let name = |i: &usize| {
+                    self.entries
+                        .get(*i)
+                        .map(|e| e.name.clone())
+                        .unwrap_or_default()
+                };
+                issues.push(ZipIssue::Overlap {
+                    first: name(a),
+                    second: name(b),
+                });
             }
         }
         // Local headers nobody points at (walk the gaps between known members).
@@ -313,17 +426,16 @@ impl ZipArchive {
                     .unwrap_or(at + 4);
                 continue;
             }
-            if (at as u64) < cd_floor || self.entries.is_empty() {
-                if let Some(nl) = u16_at(d, at + 26)
-                    && let Some(name) = d.get(at + 30..at + 30 + usize::from(nl))
-                    && !name.is_empty()
-                {
-                    issues.push(ZipIssue::HiddenLocalEntry {
-                        name: String::from_utf8_lossy(name).into_owned(),
-                        offset: at as u64,
-                    });
-                    hidden += 1;
-                }
+            if ((at as u64) < cd_floor || self.entries.is_empty())
+                && let Some(nl) = u16_at(d, at + 26)
+                && let Some(name) = d.get(at + 30..at + 30 + usize::from(nl))
+                && !name.is_empty()
+            {
+                issues.push(ZipIssue::HiddenLocalEntry {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    offset: at as u64,
+                });
+                hidden += 1;
             }
             pos = at + 4;
         }
@@ -332,12 +444,21 @@ impl ZipArchive {
 
     /// Read a member's bytes: stored members are zero-copy slices of `blob`; compressed ones
     /// are inflated under `max_bytes` and `max_ratio`. CRC is checked, not enforced.
-    pub fn read(&self, blob: &Blob, e: &ZipEntry, max_bytes: u64, max_ratio: u64, check_crc: bool) -> Result<MemberData, ZipReadError> {
+    pub fn read(
+        &self,
+        blob: &Blob,
+        e: &ZipEntry,
+        max_bytes: u64,
+        max_ratio: u64,
+        check_crc: bool,
+    ) -> Result<MemberData, ZipReadError> {
         if e.flags & 1 != 0 {
             return Err(ZipReadError::Encrypted);
         }
         let start = e.data_start.ok_or(ZipReadError::NoData)?;
-        let end = start.checked_add(e.compressed_size).ok_or(ZipReadError::OutOfBounds)?;
+        let end = start
+            .checked_add(e.compressed_size)
+            .ok_or(ZipReadError::OutOfBounds)?;
         let (Some(s), Some(en)) = (to_usize(start), to_usize(end)) else {
             return Err(ZipReadError::OutOfBounds);
         };
@@ -354,8 +475,12 @@ impl ZipArchive {
                 };
                 let out = crate::compress::decompress(codec, raw.as_slice(), max_bytes, max_ratio)
                     .map_err(|err| match err {
-                        crate::compress::DecompressError::TooLarge { limit } => ZipReadError::TooLarge { limit },
-                        crate::compress::DecompressError::Ratio { ratio } => ZipReadError::Ratio { ratio },
+                        crate::compress::DecompressError::TooLarge { limit } => {
+                            ZipReadError::TooLarge { limit }
+                        }
+                        crate::compress::DecompressError::Ratio { ratio } => {
+                            ZipReadError::Ratio { ratio }
+                        }
                         crate::compress::DecompressError::Corrupt(m) => ZipReadError::Corrupt(m),
                     })?;
                 Blob::from_vec(out)
@@ -489,7 +614,9 @@ fn local_walk(d: &[u8], max_entries: usize, issues: &mut Vec<ZipIssue>) -> Vec<Z
             data_start: Some(data_start as u64),
             is_symlink: false,
         });
-        pos = data_start.saturating_add(to_usize(csize).unwrap_or(0)).max(at + 4);
+        pos = data_start
+            .saturating_add(to_usize(csize).unwrap_or(0))
+            .max(at + 4);
     }
     entries
 }
@@ -556,11 +683,21 @@ mod tests {
         let mut z = build(&[("a/data.pkl", b"\x80\x02N.")]);
         z[30] = b'b'; // local name "b/data.pkl"
         let a = ZipArchive::parse(&z, 100);
-        assert!(a.issues.iter().any(|i| matches!(i, ZipIssue::HeaderMismatch { field: "name", .. })));
+        assert!(
+            a.issues
+                .iter()
+                .any(|i| matches!(i, ZipIssue::HeaderMismatch { field: "name", .. }))
+        );
         let mut p = b"PK\x07\x08junk".to_vec();
         p.extend_from_slice(&build(&[("x", b"1")]));
         let a = ZipArchive::parse(&p, 100);
-        assert!(a.issues.iter().any(|i| matches!(i, ZipIssue::PrependedData { bytes: 8 })), "{:?}", a.issues);
+        assert!(
+            a.issues
+                .iter()
+                .any(|i| matches!(i, ZipIssue::PrependedData { bytes: 8 })),
+            "{:?}",
+            a.issues
+        );
         assert_eq!(a.entries[0].data_start, Some(8 + 31));
     }
 
@@ -568,8 +705,16 @@ mod tests {
     fn traversal_duplicates_and_truncation() {
         let z = build(&[("../evil", b"1"), ("x", b"1"), ("x", b"2")]);
         let a = ZipArchive::parse(&z, 100);
-        assert!(a.issues.iter().any(|i| matches!(i, ZipIssue::PathTraversal { .. })));
-        assert!(a.issues.iter().any(|i| matches!(i, ZipIssue::Duplicate { .. })));
+        assert!(
+            a.issues
+                .iter()
+                .any(|i| matches!(i, ZipIssue::PathTraversal { .. }))
+        );
+        assert!(
+            a.issues
+                .iter()
+                .any(|i| matches!(i, ZipIssue::Duplicate { .. }))
+        );
         let t = &z[..z.len() - 30];
         let a = ZipArchive::parse(t, 100);
         assert!(a.issues.contains(&ZipIssue::NoCentralDirectory));

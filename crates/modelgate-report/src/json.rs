@@ -10,7 +10,10 @@ pub fn render(report: &Report, tool_version: &str) -> Value {
     let count = |v: Verdict| report.files.iter().filter(|f| f.verdict == v).count();
     let mut by_sev = serde_json::Map::new();
     for s in Severity::ALL {
-        by_sev.insert(s.as_str().into(), json!(report.findings().filter(|f| f.severity == s).count()));
+        by_sev.insert(
+            s.as_str().into(),
+            json!(report.findings().filter(|f| f.severity == s).count()),
+        );
     }
     let files: Vec<Value> = report
         .files

@@ -57,7 +57,8 @@ pub fn render(report: &Report, rules: &[&RuleMeta], tool_version: &str) -> Value
         for e in &f.evidence {
             msg.push_str(&format!("\n{} = {}", e.key, e.value));
         }
-        let mut physical = json!({"artifactLocation": {"uri": f.location.root().replace('\\', "/")}});
+        let mut physical =
+            json!({"artifactLocation": {"uri": f.location.root().replace('\\', "/")}});
         if f.location.depth() == 0
             && let Some(off) = f.location.offset
         {

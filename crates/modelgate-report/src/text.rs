@@ -11,7 +11,11 @@ pub struct TextOptions {
 }
 
 fn paint(on: bool, code: &str, s: &str) -> String {
-    if on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    if on {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
 }
 
 fn sev_color(s: Severity) -> &'static str {
@@ -40,17 +44,29 @@ pub fn render(report: &Report, opts: &TextOptions) -> String {
         let _ = writeln!(
             out,
             "{}  {}  ({}, {} bytes{})",
-            paint(c, verdict_color(f.verdict), &format!("{:<10}", f.verdict.as_str().to_uppercase())),
+            paint(
+                c,
+                verdict_color(f.verdict),
+                &format!("{:<10}", f.verdict.as_str().to_uppercase())
+            ),
             paint(c, "1", &f.path),
             f.format,
             f.size,
-            if f.can_execute_code { ", can run code on load" } else { "" }
+            if f.can_execute_code {
+                ", can run code on load"
+            } else {
+                ""
+            }
         );
         for x in &f.findings {
             let _ = writeln!(
                 out,
                 "    {} {} {}  {}",
-                paint(c, sev_color(x.severity), &format!("{:<8}", x.severity.as_str())),
+                paint(
+                    c,
+                    sev_color(x.severity),
+                    &format!("{:<8}", x.severity.as_str())
+                ),
                 paint(c, "1", &x.code),
                 x.location,
                 x.message
@@ -68,7 +84,13 @@ pub fn render(report: &Report, opts: &TextOptions) -> String {
                 if !opts.verbose && inv.imports.is_empty() && inv.notes.is_empty() {
                     continue;
                 }
-                let _ = writeln!(out, "    {} {} [{}]", paint(c, "2", "·"), inv.path, inv.format);
+                let _ = writeln!(
+                    out,
+                    "    {} {} [{}]",
+                    paint(c, "2", "·"),
+                    inv.path,
+                    inv.format
+                );
                 if !inv.imports.is_empty() {
                     let _ = writeln!(out, "        imports: {}", inv.imports.join(", "));
                 }
@@ -82,7 +104,13 @@ pub fn render(report: &Report, opts: &TextOptions) -> String {
         }
     }
     for e in &report.errors {
-        let _ = writeln!(out, "{}  {}: {}", paint(c, "1;31", "ERROR     "), e.path, e.error);
+        let _ = writeln!(
+            out,
+            "{}  {}: {}",
+            paint(c, "1;31", "ERROR     "),
+            e.path,
+            e.error
+        );
     }
     let n = |v: Verdict| report.files.iter().filter(|f| f.verdict == v).count();
     let _ = writeln!(

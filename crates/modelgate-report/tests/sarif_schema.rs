@@ -1,6 +1,8 @@
 //! SARIF output validates against the official OASIS SARIF 2.1.0 JSON schema (vendored).
 
-use modelgate_core::{Confidence, FileReport, Finding, Kind, Report, RuleMeta, Severity, Verdict, VirtualPath};
+use modelgate_core::{
+    Confidence, FileReport, Finding, Kind, Report, RuleMeta, Severity, Verdict, VirtualPath,
+};
 
 const RULE: RuleMeta = RuleMeta {
     code: "PKL001",
@@ -17,7 +19,10 @@ const RULE: RuleMeta = RuleMeta {
 
 fn report() -> Report {
     let f: Finding = RULE
-        .finding(VirtualPath::file("m.pt").join("archive/data.pkl").at(0x1f), "loading calls os.system")
+        .finding(
+            VirtualPath::file("m.pt").join("archive/data.pkl").at(0x1f),
+            "loading calls os.system",
+        )
         .with("call", "os.system(\"id\")");
     let g: Finding = RULE.finding(VirtualPath::file("x.pkl").at(3), "top-level");
     Report {
@@ -31,7 +36,10 @@ fn report() -> Report {
             inventory: vec![],
             skipped: vec![],
         }],
-        errors: vec![modelgate_core::ScanError { path: "gone".into(), error: "not found".into() }],
+        errors: vec![modelgate_core::ScanError {
+            path: "gone".into(),
+            error: "not found".into(),
+        }],
         roots: vec!["m.pt".into()],
     }
 }
@@ -47,7 +55,10 @@ fn sarif_is_valid_against_the_official_schema() {
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let doc = modelgate_report::sarif::render(&report(), &[&RULE], "0.1.0");
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(doc["runs"][0]["results"].as_array().unwrap().len(), 2);
     assert_eq!(doc["runs"][0]["results"][0]["level"], "error");
@@ -64,7 +75,9 @@ fn json_contract_fields() {
     assert_eq!(f["path"], "m.pt");
     assert_eq!(f["verdict"], "malicious");
     let x = &f["findings"][0];
-    for k in ["code", "severity", "kind", "location", "message", "evidence"] {
+    for k in [
+        "code", "severity", "kind", "location", "message", "evidence",
+    ] {
         assert!(!x[k].is_null(), "missing {k}");
     }
     assert_eq!(x["location"], "m.pt!archive/data.pkl@0x1f");

@@ -103,7 +103,11 @@ impl ScanCx {
                 "decompressed data exceeds the per-file budget of {} bytes; the rest was not analysed",
                 self.limits.max_expanded_bytes
             );
-            self.emit(generic::budget_exceeded::META.finding(path.clone(), msg).with("budget", "max_expanded_bytes"));
+            self.emit(
+                generic::budget_exceeded::META
+                    .finding(path.clone(), msg)
+                    .with("budget", "max_expanded_bytes"),
+            );
             return false;
         }
         true
@@ -116,8 +120,15 @@ impl ScanCx {
         }
         if Instant::now() > self.deadline {
             self.timed_out = true;
-            let msg = format!("analysis exceeded the {} ms time budget; the rest was not analysed", self.limits.max_millis_per_file);
-            self.emit(generic::budget_exceeded::META.finding(path.clone(), msg).with("budget", "max_millis_per_file"));
+            let msg = format!(
+                "analysis exceeded the {} ms time budget; the rest was not analysed",
+                self.limits.max_millis_per_file
+            );
+            self.emit(
+                generic::budget_exceeded::META
+                    .finding(path.clone(), msg)
+                    .with("budget", "max_millis_per_file"),
+            );
             return true;
         }
         false
@@ -134,8 +145,15 @@ impl ScanCx {
     /// Analyse a member whose format is already known.
     pub fn descend_as(&mut self, path: VirtualPath, data: Blob, format: FormatId) {
         if path.depth() > self.limits.max_depth {
-            let msg = format!("containers nested deeper than {} levels; the innermost member was not analysed", self.limits.max_depth);
-            self.emit(generic::budget_exceeded::META.finding(path, msg).with("budget", "max_depth"));
+            let msg = format!(
+                "containers nested deeper than {} levels; the innermost member was not analysed",
+                self.limits.max_depth
+            );
+            self.emit(
+                generic::budget_exceeded::META
+                    .finding(path, msg)
+                    .with("budget", "max_depth"),
+            );
             return;
         }
         if self.out_of_time(&path) {
@@ -171,25 +189,55 @@ impl ScanCx {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            let msg = format!("the {} analyzer crashed on this input; it was not fully analysed", analyzer.id());
-            self.emit(generic::analyzer_crashed::META.finding(artifact.path.clone(), msg).with("panic", what));
+            let msg = format!(
+                "the {} analyzer crashed on this input; it was not fully analysed",
+                analyzer.id()
+            );
+            self.emit(
+                generic::analyzer_crashed::META
+                    .finding(artifact.path.clone(), msg)
+                    .with("panic", what),
+            );
         }
     }
 
     /// Code-capable content under a name that claims a format that cannot run code.
     fn check_extension(&mut self, artifact: &Artifact) {
         const NO_CODE: &[&str] = &[
-            "safetensors", "gguf", "ggml", "onnx", "tflite", "json", "txt", "md", "csv", "tsv", "png", "jpg",
-            "jpeg", "gif", "yaml", "yml", "model", "vocab", "parquet", "npy",
+            "safetensors",
+            "gguf",
+            "ggml",
+            "onnx",
+            "tflite",
+            "json",
+            "txt",
+            "md",
+            "csv",
+            "tsv",
+            "png",
+            "jpg",
+            "jpeg",
+            "gif",
+            "yaml",
+            "yml",
+            "model",
+            "vocab",
+            "parquet",
+            "npy",
         ];
         if !artifact.format.can_execute_code() || artifact.path.offset.is_some() {
             return;
         }
         let name = artifact.name.rsplit('/').next().unwrap_or(&artifact.name);
-        let Some((_, ext)) = name.rsplit_once('.') else { return };
+        let Some((_, ext)) = name.rsplit_once('.') else {
+            return;
+        };
         let ext = ext.to_ascii_lowercase();
         if NO_CODE.contains(&ext.as_str()) {
-            let msg = format!("the name says .{ext}, but the content is {}, which can run code when loaded", artifact.format);
+            let msg = format!(
+                "the name says .{ext}, but the content is {}, which can run code when loaded",
+                artifact.format
+            );
             self.emit(
                 generic::extension_mismatch::META
                     .finding(artifact.path.clone(), msg)
@@ -201,8 +249,18 @@ impl ScanCx {
 
     fn finish(mut self, path: String, format: FormatId, size: u64) -> FileReport {
         self.findings.sort_by(|a, b| {
-            (a.location.segments.as_slice(), a.location.offset, &a.code, &a.message)
-                .cmp(&(b.location.segments.as_slice(), b.location.offset, &b.code, &b.message))
+            (
+                a.location.segments.as_slice(),
+                a.location.offset,
+                &a.code,
+                &a.message,
+            )
+                .cmp(&(
+                    b.location.segments.as_slice(),
+                    b.location.offset,
+                    &b.code,
+                    &b.message,
+                ))
         });
         self.findings.dedup();
         for inv in &mut self.inventory {
@@ -211,9 +269,21 @@ impl ScanCx {
         }
         let verdict = Verdict::from_findings(&self.findings);
         let can_execute_code = self.inventory.iter().any(|i| i.can_execute_code);
+        // The outermost artifact's format as its analyzer refined it (zip -> pytorch-zip),
+        // or through a compression wrapper to what it wraps (zlib -> joblib).
+        let mut shown = self
+            .inventory
+            .first()
+            .map(|i| i.format.clone())
+            .unwrap_or_else(|| format.name().to_string());
+        if let FormatId::Compressed(_) = format
+            && let Some(inner) = self.inventory.get(1)
+        {
+            shown = format!("{} ({shown})", inner.format);
+        }
         FileReport {
             path,
-            format: format.name().to_string(),
+            format: shown,
             size,
             verdict,
             can_execute_code,
@@ -255,7 +325,12 @@ struct Job {
     display: String,
 }
 
-fn collect(root: &Path, jobs: &mut Vec<Job>, errors: &mut Vec<ScanError>, skipped: &mut Vec<(String, String)>) {
+fn collect(
+    root: &Path,
+    jobs: &mut Vec<Job>,
+    errors: &mut Vec<ScanError>,
+    skipped: &mut Vec<(String, String)>,
+) {
     let meta = match std::fs::symlink_metadata(root) {
         Ok(m) => m,
         Err(e) => {
@@ -273,7 +348,10 @@ fn collect(root: &Path, jobs: &mut Vec<Job>, errors: &mut Vec<ScanError>, skippe
         });
         return;
     }
-    for entry in walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
         match entry {
             Ok(e) => {
                 let ft = e.file_type();
@@ -291,12 +369,18 @@ fn collect(root: &Path, jobs: &mut Vec<Job>, errors: &mut Vec<ScanError>, skippe
                             display: e.path().display().to_string(),
                         });
                     } else {
-                        skipped.push((e.path().display().to_string(), "symlink to a directory or missing target (not followed)".into()));
+                        skipped.push((
+                            e.path().display().to_string(),
+                            "symlink to a directory or missing target (not followed)".into(),
+                        ));
                     }
                 }
             }
             Err(e) => errors.push(ScanError {
-                path: e.path().map(|p| p.display().to_string()).unwrap_or_else(|| root.display().to_string()),
+                path: e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| root.display().to_string()),
                 error: e.to_string(),
             }),
         }
@@ -373,8 +457,16 @@ pub fn default_model_caches() -> Vec<PathBuf> {
     } else {
         c.push(xdg_cache.join("huggingface/hub"));
     }
-    c.push(env("TORCH_HOME").map(|p| p.join("hub")).unwrap_or_else(|| xdg_cache.join("torch/hub")));
-    c.push(env("KERAS_HOME").map(|p| p.join("models")).unwrap_or_else(|| home.join(".keras/models")));
+    c.push(
+        env("TORCH_HOME")
+            .map(|p| p.join("hub"))
+            .unwrap_or_else(|| xdg_cache.join("torch/hub")),
+    );
+    c.push(
+        env("KERAS_HOME")
+            .map(|p| p.join("models"))
+            .unwrap_or_else(|| home.join(".keras/models")),
+    );
     c.push(env("OLLAMA_MODELS").unwrap_or_else(|| home.join(".ollama/models")));
     c.push(home.join(".lmstudio/models"));
     c.push(home.join(".cache/lm-studio/models"));

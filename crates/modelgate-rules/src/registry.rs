@@ -67,7 +67,10 @@ pub static RULES: &[&RuleMeta] = &[
 
 /// Look a rule up by code (case-insensitive) or by name.
 pub fn rule_by_code(code: &str) -> Option<&'static RuleMeta> {
-    RULES.iter().copied().find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
 }
 
 #[cfg(test)]
@@ -83,11 +86,37 @@ mod tests {
             assert!(codes.insert(r.code), "duplicate code {}", r.code);
             assert!(names.insert(r.name), "duplicate name {}", r.name);
             let b = r.code.as_bytes();
-            assert!(b.len() == 6 && b[..3].iter().all(u8::is_ascii_uppercase) && b[3..].iter().all(u8::is_ascii_digit), "bad code {}", r.code);
-            assert!(r.name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'), "bad name {}", r.name);
-            assert!(r.doc.contains(r.code), "doc page of {} does not name its code", r.code);
-            for section in ["## What it detects", "## Why it matters", "## Example", "## False positives", "## Remediation"] {
-                assert!(r.doc.contains(section), "doc page of {} lacks {section}", r.code);
+            assert!(
+                b.len() == 6
+                    && b[..3].iter().all(u8::is_ascii_uppercase)
+                    && b[3..].iter().all(u8::is_ascii_digit),
+                "bad code {}",
+                r.code
+            );
+            assert!(
+                r.name
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'),
+                "bad name {}",
+                r.name
+            );
+            assert!(
+                r.doc.contains(r.code),
+                "doc page of {} does not name its code",
+                r.code
+            );
+            for section in [
+                "## What it detects",
+                "## Why it matters",
+                "## Example",
+                "## False positives",
+                "## Remediation",
+            ] {
+                assert!(
+                    r.doc.contains(section),
+                    "doc page of {} lacks {section}",
+                    r.code
+                );
             }
         }
     }

@@ -21,7 +21,14 @@ pub fn list(args: ListArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     for r in RULES {
-        println!("{:<7} {:<9} {:<15} {:<38} {}", r.code, r.severity.as_str(), r.kind.as_str(), r.name, r.summary);
+        println!(
+            "{:<7} {:<9} {:<15} {:<38} {}",
+            r.code,
+            r.severity.as_str(),
+            r.kind.as_str(),
+            r.name,
+            r.summary
+        );
     }
     Ok(0)
 }
@@ -30,7 +37,10 @@ pub fn show(args: ShowArgs) -> anyhow::Result<u8> {
     match rule_by_code(&args.code) {
         Some(r) => {
             println!("{}", r.doc.trim_end());
-            println!("\nseverity: {}  confidence: {:?}  kind: {}  family: {}  since: {}", r.severity, r.confidence, r.kind, r.family, r.since);
+            println!(
+                "\nseverity: {}  confidence: {:?}  kind: {}  family: {}  since: {}",
+                r.severity, r.confidence, r.kind, r.family, r.since
+            );
             if !r.references.is_empty() {
                 println!("references: {}", r.references.join(", "));
             }

@@ -44,7 +44,8 @@ pub struct Args {
 }
 
 pub fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s).ok_or_else(|| format!("unknown severity {s:?} (info, low, medium, high, critical)"))
+    Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity {s:?} (info, low, medium, high, critical)"))
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -52,7 +53,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         let caches = default_model_caches();
         if !args.quiet {
             if caches.is_empty() {
-                eprintln!("modelgate: no local model caches found (looked for Hugging Face, torch hub, Keras, Ollama, LM Studio)");
+                eprintln!(
+                    "modelgate: no local model caches found (looked for Hugging Face, torch hub, Keras, Ollama, LM Studio)"
+                );
             } else {
                 for c in &caches {
                     eprintln!("modelgate: scanning model cache {}", c.display());
@@ -75,8 +78,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new(0);
         pb.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} scanning {pos}/{len} files {wide_bar} {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} scanning {pos}/{len} files {wide_bar} {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         pb.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(10));
         let p = pb.clone();
@@ -95,14 +100,29 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let version = env!("CARGO_PKG_VERSION");
     let rendered = match args.format {
         Format::Text => {
-            let color = args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            modelgate_report::text::render(&report, &modelgate_report::text::TextOptions { color, verbose: args.verbose })
+            let color = args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            modelgate_report::text::render(
+                &report,
+                &modelgate_report::text::TextOptions {
+                    color,
+                    verbose: args.verbose,
+                },
+            )
         }
-        Format::Json => serde_json::to_string_pretty(&modelgate_report::json::render(&report, version))? + "\n",
-        Format::Sarif => serde_json::to_string_pretty(&modelgate_report::sarif::render(&report, RULES, version))? + "\n",
+        Format::Json => {
+            serde_json::to_string_pretty(&modelgate_report::json::render(&report, version))? + "\n"
+        }
+        Format::Sarif => {
+            serde_json::to_string_pretty(&modelgate_report::sarif::render(&report, RULES, version))?
+                + "\n"
+        }
     };
     match &args.output {
-        Some(p) => std::fs::write(p, rendered).with_context(|| format!("writing {}", p.display()))?,
+        Some(p) => {
+            std::fs::write(p, rendered).with_context(|| format!("writing {}", p.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(rendered.as_bytes())?;

@@ -57,7 +57,11 @@ impl fmt::Display for DisasmError {
                 write!(f, "unknown opcode {b:#04x} at offset {:#x}", self.offset)
             }
             DisasmErrorKind::Truncated => {
-                write!(f, "stream truncated inside the opcode at offset {:#x}", self.offset)
+                write!(
+                    f,
+                    "stream truncated inside the opcode at offset {:#x}",
+                    self.offset
+                )
             }
             DisasmErrorKind::BadArgument(what) => {
                 write!(f, "bad argument at offset {:#x}: {what}", self.offset)
@@ -366,7 +370,10 @@ mod tests {
         let data = b"cos\nsystem\n(S'id'\ntR.";
         let ops: Vec<_> = Disassembler::new(data).collect::<Result<_, _>>().unwrap();
         let names: Vec<_> = ops.iter().map(|o| o.opcode.name()).collect();
-        assert_eq!(names, ["GLOBAL", "MARK", "STRING", "TUPLE", "REDUCE", "STOP"]);
+        assert_eq!(
+            names,
+            ["GLOBAL", "MARK", "STRING", "TUPLE", "REDUCE", "STOP"]
+        );
         assert_eq!(ops[0].arg, Arg::Pair("os".into(), "system".into()));
         assert_eq!(ops[2].arg, Arg::Escaped(b"id".to_vec()));
         assert_eq!(ops[2].offset, 12);
@@ -394,6 +401,9 @@ mod tests {
     fn huge_lengths_do_not_allocate_or_panic() {
         let d = b"\x8e\xff\xff\xff\xff\xff\xff\xff\x7f";
         let e = Disassembler::new(d).next().unwrap().unwrap_err();
-        assert!(matches!(e.kind, DisasmErrorKind::Truncated | DisasmErrorKind::BadArgument(_)));
+        assert!(matches!(
+            e.kind,
+            DisasmErrorKind::Truncated | DisasmErrorKind::BadArgument(_)
+        ));
     }
 }

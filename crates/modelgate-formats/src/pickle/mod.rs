@@ -6,7 +6,7 @@ pub mod resolve;
 pub mod symbolic;
 pub mod value;
 
-pub use disasm::{Arg, Disassembler, DisasmError, Op};
+pub use disasm::{Arg, DisasmError, Disassembler, Op};
 pub use opcodes::Opcode;
 pub use symbolic::{Event, EventKind, Program, StreamEnd, run_stream};
 pub use value::{Value, ValueId, Values};

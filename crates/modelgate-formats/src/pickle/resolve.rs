@@ -61,44 +61,61 @@ const IMPORTERS: &[&str] = &[
     "importlib._bootstrap.__import__",
     "importlib._bootstrap._find_and_load",
 ];
-const RESOLVE_NAME: &[&str] = &["pkgutil.resolve_name", "pydoc.locate", "pydoc._builtin_resolve"];
-const GETITEM: &[&str] = &["operator.getitem", "_operator.getitem", "builtins.dict.get", "builtins.dict.__getitem__"];
+const RESOLVE_NAME: &[&str] = &[
+    "pkgutil.resolve_name",
+    "pydoc.locate",
+    "pydoc._builtin_resolve",
+];
+const GETITEM: &[&str] = &[
+    "operator.getitem",
+    "_operator.getitem",
+    "builtins.dict.get",
+    "builtins.dict.__getitem__",
+];
 const ATTRGETTER: &[&str] = &["operator.attrgetter", "_operator.attrgetter"];
 const METHODCALLER: &[&str] = &["operator.methodcaller", "_operator.methodcaller"];
-const PARTIAL: &[&str] = &["functools.partial", "_functools.partial", "functools.partialmethod"];
+const PARTIAL: &[&str] = &[
+    "functools.partial",
+    "_functools.partial",
+    "functools.partialmethod",
+];
 
 /// Resolve a value used as an object/callable to a dotted name, seeing through indirection.
 pub fn resolve(values: &Values, data: &[u8], id: ValueId) -> Target {
-    resolve_depth(values, data, id, 0).unwrap_or_else(|| Target::Unresolved(values.render(id, data)))
+    resolve_depth(values, id, 0).unwrap_or_else(|| Target::Unresolved(values.render(id, data)))
 }
 
-fn resolve_depth(values: &Values, data: &[u8], id: ValueId, depth: usize) -> Option<Target> {
+fn resolve_depth(values: &Values, id: ValueId, depth: usize) -> Option<Target> {
     if depth > MAX_DEPTH {
         return None;
     }
     match values.get(id) {
         Value::Global { module, name } => Some(Target::Name(format!("{module}.{name}"))),
         Value::Attr { obj, name } => {
-            let base = resolve_depth(values, data, *obj, depth + 1)?;
+            let base = resolve_depth(values, *obj, depth + 1)?;
             Some(Target::Name(format!("{}.{name}", base.name()?)))
         }
         Value::Call { callee, args, .. } => {
             let items = values.items(*args).unwrap_or(&[]);
             // attrgetter("a.b")(obj) → obj.a.b
-            if let Value::Call { callee: inner, args: iargs, .. } = values.get(*callee)
+            if let Value::Call {
+                callee: inner,
+                args: iargs,
+                ..
+            } = values.get(*callee)
                 && let Some(iq) = qual(values, *inner)
                 && is_any(&iq, ATTRGETTER)
             {
                 let attr = fold_str(values, *values.items(*iargs)?.first()?, 0)?;
-                let base = resolve_depth(values, data, *items.first()?, depth + 1)?;
+                let base = resolve_depth(values, *items.first()?, depth + 1)?;
                 return Some(Target::Name(format!("{}.{attr}", base.name()?)));
             }
-            let q = match resolve_depth(values, data, *callee, depth + 1)? {
+            let q = match resolve_depth(values, *callee, depth + 1)? {
                 Target::Name(q) => q,
                 Target::Unresolved(_) => return None,
             };
             if is_any(&q, GETATTR) {
-                let base = resolve_depth(values, data, *items.first()?, depth + 1)?;
+                let base = resolve_depth(values, *items.first()?, depth + 1)?;
                 let attr = fold_str(values, *items.get(1)?, 0)?;
                 return Some(Target::Name(format!("{}.{attr}", base.name()?)));
             }
@@ -112,7 +129,7 @@ fn resolve_depth(values: &Values, data: &[u8], id: ValueId, depth: usize) -> Opt
             }
             if is_any(&q, GETITEM) {
                 // sys.modules["os"], builtins.__dict__["eval"], vars(x)["y"]
-                let container = resolve_depth(values, data, *items.first()?, depth + 1)?;
+                let container = resolve_depth(values, *items.first()?, depth + 1)?;
                 let key = fold_str(values, *items.get(1)?, 0)?;
                 let c = container.name()?;
                 if c == "sys.modules" {
@@ -125,7 +142,7 @@ fn resolve_depth(values: &Values, data: &[u8], id: ValueId, depth: usize) -> Opt
                 return Some(Target::Name(format!("{c}.{key}")));
             }
             if q == "builtins.vars" || q == "builtins.globals" {
-                return resolve_depth(values, data, *items.first()?, depth + 1);
+                return resolve_depth(values, *items.first()?, depth + 1);
             }
             None
         }
@@ -146,17 +163,25 @@ pub fn effective_call(values: &Values, data: &[u8], call: ValueId) -> Option<Eff
         return None;
     };
     let mut through = Vec::new();
-    let mut arg_list: Vec<ValueId> = values.items(*args).map(<[ValueId]>::to_vec).unwrap_or_else(|| vec![*args]);
+    let mut arg_list: Vec<ValueId> = values
+        .items(*args)
+        .map(<[ValueId]>::to_vec)
+        .unwrap_or_else(|| vec![*args]);
     let mut callee = *callee;
     let mut kwargs = *kwargs;
     for _ in 0..MAX_DEPTH {
         match values.get(callee) {
             // partial(f, *a)(*b) → f(*a, *b)
-            Value::Call { callee: pc, args: pa, kwargs: pkw, .. }
-                if qual(values, *pc).is_some_and(|q| is_any(&q, PARTIAL)) =>
-            {
+            Value::Call {
+                callee: pc,
+                args: pa,
+                kwargs: pkw,
+                ..
+            } if qual(values, *pc).is_some_and(|q| is_any(&q, PARTIAL)) => {
                 let pitems = values.items(*pa).unwrap_or(&[]);
-                let Some((f, rest)) = pitems.split_first() else { break };
+                let Some((f, rest)) = pitems.split_first() else {
+                    break;
+                };
                 let mut merged = rest.to_vec();
                 merged.extend(arg_list);
                 arg_list = merged;
@@ -167,12 +192,18 @@ pub fn effective_call(values: &Values, data: &[u8], call: ValueId) -> Option<Eff
                 callee = *f;
             }
             // methodcaller("system", "id")(os) → os.system("id")
-            Value::Call { callee: mc, args: ma, .. }
-                if qual(values, *mc).is_some_and(|q| is_any(&q, METHODCALLER)) =>
-            {
+            Value::Call {
+                callee: mc,
+                args: ma,
+                ..
+            } if qual(values, *mc).is_some_and(|q| is_any(&q, METHODCALLER)) => {
                 let mitems = values.items(*ma).unwrap_or(&[]);
-                let Some((name, rest)) = mitems.split_first() else { break };
-                let Some(obj) = arg_list.first().copied() else { break };
+                let Some((name, rest)) = mitems.split_first() else {
+                    break;
+                };
+                let Some(obj) = arg_list.first().copied() else {
+                    break;
+                };
                 let method = fold_str(values, *name, 0).unwrap_or_else(|| "<computed>".into());
                 through.push("operator.methodcaller".to_string());
                 let base = resolve(values, data, obj);
@@ -209,7 +240,9 @@ fn indirection_name(values: &Values, id: ValueId) -> String {
         Value::Attr { name, .. } => format!("implicit .{name}"),
         Value::Call { callee, .. } => match values.get(*callee) {
             Value::Global { module, name } => format!("{module}.{name}"),
-            Value::Call { callee: c, .. } => qual(values, *c).unwrap_or_else(|| "call result".into()),
+            Value::Call { callee: c, .. } => {
+                qual(values, *c).unwrap_or_else(|| "call result".into())
+            }
             _ => "call result".into(),
         },
         _ => "indirection".into(),
@@ -241,9 +274,13 @@ mod tests {
 
     #[test]
     fn getattr_of_import_module() {
-        let d = b"cbuiltins\ngetattr\n(cimportlib\nimport_module\n(S'os'\ntRS'system'\ntR(S'id'\ntR.";
+        let d =
+            b"cbuiltins\ngetattr\n(cimportlib\nimport_module\n(S'os'\ntRS'system'\ntR(S'id'\ntR.";
         let c = calls(d);
-        assert_eq!(c.last().unwrap(), &("os.system".to_string(), vec!["\"id\"".to_string()]));
+        assert_eq!(
+            c.last().unwrap(),
+            &("os.system".to_string(), vec!["\"id\"".to_string()])
+        );
     }
 
     #[test]
@@ -258,9 +295,15 @@ mod tests {
         // GLOBAL with empty name is odd; use a module object via importlib instead.
         let _ = d;
         let d = b"coperator\nmethodcaller\n(S'system'\nS'id'\ntR(cimportlib\nimport_module\n(S'os'\ntRtR.";
-        assert_eq!(calls(d).last().unwrap(), &("os.system".to_string(), vec!["\"id\"".to_string()]));
+        assert_eq!(
+            calls(d).last().unwrap(),
+            &("os.system".to_string(), vec!["\"id\"".to_string()])
+        );
         let d = b"cfunctools\npartial\n(cos\nsystem\nS'id'\ntR)R.";
-        assert_eq!(calls(d).last().unwrap(), &("os.system".to_string(), vec!["\"id\"".to_string()]));
+        assert_eq!(
+            calls(d).last().unwrap(),
+            &("os.system".to_string(), vec!["\"id\"".to_string()])
+        );
     }
 
     #[test]

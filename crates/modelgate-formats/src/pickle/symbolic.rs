@@ -5,7 +5,7 @@
 //! would do, including on damaged streams: events before the damage are kept (the loader
 //! already ran them) and the damage is reported in [`StreamEnd`].
 
-use super::disasm::{Arg, Disassembler, DisasmError};
+use super::disasm::{Arg, DisasmError, Disassembler};
 use super::opcodes::Opcode;
 use super::value::{Value, ValueId, Values};
 use std::collections::HashMap;
@@ -172,7 +172,8 @@ pub fn run_stream(data: &[u8], start: usize, limits: VmLimits) -> Program {
                 what: "pickle value budget",
             };
         }
-        if let Some((_, _, proto)) = super::opcodes::lookup(data.get(op.offset).copied().unwrap_or(0))
+        if let Some((_, _, proto)) =
+            super::opcodes::lookup(data.get(op.offset).copied().unwrap_or(0))
             && proto > m.protocol
             && op.opcode != Opcode::PROTO
         {
@@ -283,7 +284,9 @@ impl<'a> Machine<'a> {
         if self.stack.len() <= floor {
             return Err(loader("unpickling stack underflow"));
         }
-        self.stack.pop().ok_or_else(|| loader("unpickling stack underflow"))
+        self.stack
+            .pop()
+            .ok_or_else(|| loader("unpickling stack underflow"))
     }
 
     fn top(&self) -> Result<ValueId, Stop> {
@@ -334,7 +337,14 @@ impl<'a> Machine<'a> {
         self.events.push(Event { offset, kind });
     }
 
-    fn import(&mut self, offset: usize, module: String, name: String, via: Opcode, computed: bool) -> Result<ValueId, Stop> {
+    fn import(
+        &mut self,
+        offset: usize,
+        module: String,
+        name: String,
+        via: Opcode,
+        computed: bool,
+    ) -> Result<ValueId, Stop> {
         let (module, name) = normalize_py2(module, name);
         let id = self.new_value(Value::Global {
             module: module.clone(),
@@ -353,7 +363,14 @@ impl<'a> Machine<'a> {
         Ok(id)
     }
 
-    fn call(&mut self, offset: usize, callee: ValueId, args: ValueId, kwargs: Option<ValueId>, via: Opcode) -> Result<ValueId, Stop> {
+    fn call(
+        &mut self,
+        offset: usize,
+        callee: ValueId,
+        args: ValueId,
+        kwargs: Option<ValueId>,
+        via: Opcode,
+    ) -> Result<ValueId, Stop> {
         let id = self.new_value(Value::Call {
             callee,
             args,
@@ -438,7 +455,8 @@ impl<'a> Machine<'a> {
                 let v = match t.trim() {
                     "00" => Value::Bool(false),
                     "01" => Value::Bool(true),
-                    s => parse_int_text(s).ok_or_else(|| loader(format!("invalid literal for int(): {t:?}")))?,
+                    s => parse_int_text(s)
+                        .ok_or_else(|| loader(format!("invalid literal for int(): {t:?}")))?,
                 };
                 return self.push(v);
             }
@@ -448,7 +466,8 @@ impl<'a> Machine<'a> {
                 };
                 let s = t.trim();
                 let s = s.strip_suffix('L').unwrap_or(s);
-                let v = parse_int_text(s).ok_or_else(|| loader(format!("invalid literal for int(): {t:?}")))?;
+                let v = parse_int_text(s)
+                    .ok_or_else(|| loader(format!("invalid literal for int(): {t:?}")))?;
                 return self.push(v);
             }
             O::BININT | O::BININT1 | O::BININT2 => {
@@ -559,7 +578,10 @@ impl<'a> Machine<'a> {
                 if items.len() % 2 != 0 {
                     return Err(loader("odd number of items for DICT"));
                 }
-                let kv = items.chunks(2).filter_map(|c| Some((*c.first()?, *c.get(1)?))).collect();
+                let kv = items
+                    .chunks(2)
+                    .filter_map(|c| Some((*c.first()?, *c.get(1)?)))
+                    .collect();
                 return self.push(Value::Dict(kv));
             }
             O::EMPTY_DICT => return self.push(Value::Dict(Vec::new())),
@@ -661,7 +683,10 @@ impl<'a> Machine<'a> {
                     return Err(loader("odd number of items for SETITEMS"));
                 }
                 let target = self.top()?;
-                let kv = items.chunks(2).filter_map(|c| Some((*c.first()?, *c.get(1)?))).collect();
+                let kv = items
+                    .chunks(2)
+                    .filter_map(|c| Some((*c.first()?, *c.get(1)?)))
+                    .collect();
                 self.set_items(off, target, kv)?;
             }
             O::PROTO => {
@@ -694,7 +719,13 @@ impl<'a> Machine<'a> {
         Ok(Flow::Continue)
     }
 
-    fn extend_list(&mut self, off: usize, target: ValueId, items: Vec<ValueId>, method: &str) -> Result<(), Stop> {
+    fn extend_list(
+        &mut self,
+        off: usize,
+        target: ValueId,
+        items: Vec<ValueId>,
+        method: &str,
+    ) -> Result<(), Stop> {
         if let Some(Value::List(l)) = self.values.get_mut(target) {
             l.extend(items);
             return Ok(());
@@ -725,7 +756,12 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    fn set_items(&mut self, off: usize, target: ValueId, kv: Vec<(ValueId, ValueId)>) -> Result<(), Stop> {
+    fn set_items(
+        &mut self,
+        off: usize,
+        target: ValueId,
+        kv: Vec<(ValueId, ValueId)>,
+    ) -> Result<(), Stop> {
         if let Some(Value::Dict(d)) = self.values.get_mut(target) {
             d.extend(kv);
             return Ok(());
@@ -746,7 +782,13 @@ impl<'a> Machine<'a> {
 
     /// joblib's unpickler reads a NumpyArrayWrapper's array bytes straight from the file
     /// right after its BUILD; skip them (or run the nested object-array pickle).
-    fn after_build(&mut self, off: usize, obj: ValueId, state: ValueId, dis: &mut Disassembler<'a>) -> Result<(), Stop> {
+    fn after_build(
+        &mut self,
+        off: usize,
+        obj: ValueId,
+        state: ValueId,
+        dis: &mut Disassembler<'a>,
+    ) -> Result<(), Stop> {
         let Some(info) = joblib_wrapper(&self.values, obj, state) else {
             return Ok(());
         };
@@ -774,7 +816,12 @@ impl<'a> Machine<'a> {
             return Ok(());
         }
         if info.padded {
-            let pad = usize::from(*self.data.get(pos).ok_or_else(|| loader("joblib array padding byte missing"))?);
+            let pad = usize::from(
+                *self
+                    .data
+                    .get(pos)
+                    .ok_or_else(|| loader("joblib array padding byte missing"))?,
+            );
             pos = pos.saturating_add(1).saturating_add(pad);
         }
         let end = pos
@@ -839,7 +886,10 @@ fn joblib_wrapper(values: &Values, obj: ValueId, state: ValueId) -> Option<Jobli
     }
     let dtype = field("dtype")?;
     let (itemsize, object_dtype) = dtype_itemsize(values, dtype)?;
-    let padded = matches!(field("numpy_array_alignment_bytes").map(|v| values.get(v)), Some(Value::Int(_)));
+    let padded = matches!(
+        field("numpy_array_alignment_bytes").map(|v| values.get(v)),
+        Some(Value::Int(_))
+    );
     Some(JoblibInfo {
         bytes: count.checked_mul(itemsize)?,
         object_dtype,
@@ -855,7 +905,11 @@ fn dtype_itemsize(values: &Values, dtype: ValueId) -> Option<(usize, bool)> {
     let descr = values.as_str(*values.items(*args)?.first()?)?;
     let kind = descr.chars().next()?;
     let digits: String = descr.chars().skip(1).filter(char::is_ascii_digit).collect();
-    let n: usize = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+    let n: usize = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
     match kind {
         'O' => Some((8, true)),
         'U' => Some((n.checked_mul(4)?, false)),
@@ -885,8 +939,11 @@ pub fn fold_str(values: &Values, id: ValueId, depth: usize) -> Option<String> {
                 Some("builtins.str") | Some("__builtin__.str") => {
                     fold_str(values, *items.first()?, depth + 1)
                 }
-                Some("operator.add") | Some("_operator.add") | Some("operator.concat")
-                | Some("_operator.concat") | Some("builtins.str.__add__") => {
+                Some("operator.add")
+                | Some("_operator.add")
+                | Some("operator.concat")
+                | Some("_operator.concat")
+                | Some("builtins.str.__add__") => {
                     let a = fold_str(values, *items.first()?, depth + 1)?;
                     let b = fold_str(values, *items.get(1)?, depth + 1)?;
                     Some(a + &b)
@@ -897,7 +954,11 @@ pub fn fold_str(values: &Values, id: ValueId, depth: usize) -> Option<String> {
                 }
                 _ => {
                     // getattr("sep", "join")(list) / builtins.getattr(...) bound methods.
-                    if let Value::Call { callee: g, args: gargs, .. } = callee_v
+                    if let Value::Call {
+                        callee: g,
+                        args: gargs,
+                        ..
+                    } = callee_v
                         && matches!(values.get(*g), Value::Global { name, .. } if name == "getattr")
                     {
                         let gi = values.items(*gargs)?;
@@ -1012,9 +1073,15 @@ mod tests {
         let p = run(b"cos\nsystem\n(S'id'\ntR.");
         assert!(p.end.is_complete());
         assert_eq!(imports(&p), ["os.system"]);
-        let call = p.events.iter().find(|e| matches!(e.kind, EventKind::Call { .. })).unwrap();
+        let call = p
+            .events
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::Call { .. }))
+            .unwrap();
         assert_eq!(call.offset, 0x13);
-        let EventKind::Call { value } = call.kind else { unreachable!() };
+        let EventKind::Call { value } = call.kind else {
+            unreachable!()
+        };
         assert_eq!(p.values.render(value, b""), "os.system(\"id\")");
     }
 
@@ -1030,7 +1097,11 @@ mod tests {
         assert!(p.end.is_complete(), "{:?}", p.end);
         let im = imports(&p);
         assert!(im.contains(&"os.system".to_string()), "{im:?}");
-        assert!(p.events.iter().any(|e| matches!(&e.kind, EventKind::Import { computed: true, .. })));
+        assert!(
+            p.events
+                .iter()
+                .any(|e| matches!(&e.kind, EventKind::Import { computed: true, .. }))
+        );
     }
 
     #[test]
@@ -1046,7 +1117,10 @@ mod tests {
     fn loader_errors_stop_the_machine() {
         assert!(matches!(run(b"R.").end, StreamEnd::LoaderError { .. }));
         assert!(matches!(run(b"h\x05.").end, StreamEnd::LoaderError { .. }));
-        assert!(matches!(run(b"\x82\x01.").end, StreamEnd::LoaderError { .. }));
+        assert!(matches!(
+            run(b"\x82\x01.").end,
+            StreamEnd::LoaderError { .. }
+        ));
     }
 
     #[test]
@@ -1074,7 +1148,14 @@ mod tests {
             d.extend_from_slice(&[b'q', i]);
         }
         d.push(b'.');
-        let p = run_stream(&d, 0, VmLimits { max_memo: 10, ..VmLimits::default() });
+        let p = run_stream(
+            &d,
+            0,
+            VmLimits {
+                max_memo: 10,
+                ..VmLimits::default()
+            },
+        );
         assert!(matches!(p.end, StreamEnd::Budget { .. }));
     }
 

@@ -17,7 +17,10 @@ pub enum Value {
     Float(f64),
     Str(String),
     /// Bytes stored in the stream: `data[start..end]`.
-    DataBytes { start: usize, end: usize },
+    DataBytes {
+        start: usize,
+        end: usize,
+    },
     /// Bytes computed or unescaped (`STRING`, `_codecs.encode`, base64 folding).
     Bytes(Vec<u8>),
     Tuple(Vec<ValueId>),
@@ -26,10 +29,16 @@ pub enum Value {
     Set(Vec<ValueId>),
     FrozenSet(Vec<ValueId>),
     /// A global imported by GLOBAL / STACK_GLOBAL / INST / EXT.
-    Global { module: String, name: String },
+    Global {
+        module: String,
+        name: String,
+    },
     /// An attribute of another value, produced by the machine itself (e.g. the `extend`
     /// method APPENDS calls on a non-list object).
-    Attr { obj: ValueId, name: String },
+    Attr {
+        obj: ValueId,
+        name: String,
+    },
     /// The result of calling `callee` with `args` (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST).
     Call {
         callee: ValueId,

@@ -20,7 +20,9 @@ impl Analyzer for CompressedAnalyzer {
     }
 
     fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
-        let FormatId::Compressed(codec) = art.format else { return };
+        let FormatId::Compressed(codec) = art.format else {
+            return;
+        };
         let method = match codec {
             Codec::Gzip => Method::Gzip,
             Codec::Zlib => Method::Zlib,
@@ -32,7 +34,12 @@ impl Analyzer for CompressedAnalyzer {
             _ => return,
         };
         let limits = cx.limits().clone();
-        match decompress(method, art.data.as_slice(), limits.max_member_bytes, limits.max_ratio) {
+        match decompress(
+            method,
+            art.data.as_slice(),
+            limits.max_member_bytes,
+            limits.max_ratio,
+        ) {
             Ok(out) => {
                 if !cx.charge_expanded(&art.path, out.len() as u64) {
                     return;
@@ -43,12 +50,21 @@ impl Analyzer for CompressedAnalyzer {
             Err(e @ (DecompressError::TooLarge { .. } | DecompressError::Ratio { .. })) => {
                 cx.emit(
                     budget_exceeded::META
-                        .finding(art.path.clone(), format!("{} stream {e}; its contents were not analysed", codec.as_str()))
+                        .finding(
+                            art.path.clone(),
+                            format!(
+                                "{} stream {e}; its contents were not analysed",
+                                codec.as_str()
+                            ),
+                        )
                         .with("budget", "decompression"),
                 );
             }
             Err(DecompressError::Corrupt(m)) => {
-                cx.emit(unreadable::META.finding(art.path.clone(), format!("{} stream could not be decompressed: {m}", codec.as_str())));
+                cx.emit(unreadable::META.finding(
+                    art.path.clone(),
+                    format!("{} stream could not be decompressed: {m}", codec.as_str()),
+                ));
             }
         }
     }

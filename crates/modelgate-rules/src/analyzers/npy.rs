@@ -16,19 +16,38 @@ struct Header {
 fn parse_header(d: &[u8]) -> Result<Header, String> {
     let major = *d.get(6).ok_or("truncated header")?;
     let (len, start): (usize, usize) = match major {
-        1 => (usize::from(u16::from_le_bytes([*d.get(8).ok_or("truncated header")?, *d.get(9).ok_or("truncated header")?])), 10),
+        1 => (
+            usize::from(u16::from_le_bytes([
+                *d.get(8).ok_or("truncated header")?,
+                *d.get(9).ok_or("truncated header")?,
+            ])),
+            10,
+        ),
         2 | 3 => {
             let b = d.get(8..12).ok_or("truncated header")?;
-            (usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).map_err(|_| "header length")?, 12)
+            (
+                usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .map_err(|_| "header length")?,
+                12,
+            )
         }
         v => return Err(format!("unsupported format version {v}")),
     };
     let end = start.checked_add(len).ok_or("header length overflows")?;
-    let text = d.get(start..end).ok_or("header runs past the end of the file")?;
+    let text = d
+        .get(start..end)
+        .ok_or("header runs past the end of the file")?;
     let text = std::str::from_utf8(text).map_err(|_| "header is not text")?;
-    let key = text.find("'descr'").or_else(|| text.find("\"descr\"")).ok_or("header has no 'descr'")?;
+    let key = text
+        .find("'descr'")
+        .or_else(|| text.find("\"descr\""))
+        .ok_or("header has no 'descr'")?;
     let after = text.get(key + 7..).unwrap_or("");
-    let after = after.trim_start().strip_prefix(':').ok_or("malformed 'descr'")?.trim_start();
+    let after = after
+        .trim_start()
+        .strip_prefix(':')
+        .ok_or("malformed 'descr'")?
+        .trim_start();
     // descr is a quoted string or a list of fields; take up to the next top-level key.
     let mut depth = 0i32;
     let mut out = String::new();
@@ -41,7 +60,10 @@ fn parse_header(d: &[u8]) -> Result<Header, String> {
         }
         out.push(c);
     }
-    Ok(Header { descr: out.trim().to_string(), data_offset: end })
+    Ok(Header {
+        descr: out.trim().to_string(),
+        data_offset: end,
+    })
 }
 
 /// Whether a dtype description holds Python objects (`'O'`, `'|O'`, fields with `'O'`).
@@ -67,7 +89,10 @@ impl Analyzer for NpyAnalyzer {
         let h = match parse_header(d) {
             Ok(h) => h,
             Err(e) => {
-                cx.emit(malformed::META.finding(art.path.clone(), format!("malformed .npy header: {e}")));
+                cx.emit(
+                    malformed::META
+                        .finding(art.path.clone(), format!("malformed .npy header: {e}")),
+                );
                 return;
             }
         };
@@ -87,7 +112,11 @@ impl Analyzer for NpyAnalyzer {
         if let Some(p) = art.data.slice(h.data_offset..d.len()) {
             let path = art.path.join("<object-array-pickle>");
             let format = modelgate_formats::sniff(p.as_slice(), "");
-            let format = if matches!(format, FormatId::Pickle { .. }) { format } else { FormatId::Pickle { protocol: 0 } };
+            let format = if matches!(format, FormatId::Pickle { .. }) {
+                format
+            } else {
+                FormatId::Pickle { protocol: 0 }
+            };
             cx.descend_as(path, p, format);
         }
     }

@@ -3,9 +3,9 @@
 
 use crate::engine::{Analyzer, Artifact, ScanCx};
 use crate::rules::generic::budget_exceeded;
+use crate::rules::pickle::RULES;
 use crate::rules::pickle::embedded_payload::{embedded_payloads, nested_name};
 use crate::rules::pickle::model::PickleModel;
-use crate::rules::pickle::RULES;
 use modelgate_core::{Blob, FormatId};
 use modelgate_formats::pickle::symbolic::{StreamEnd, VmLimits, run_stream};
 use modelgate_formats::sniff::looks_like_pickle;
@@ -13,7 +13,8 @@ use modelgate_formats::sniff::looks_like_pickle;
 pub struct PickleAnalyzer;
 
 /// The note every code-capable inventory entry carries.
-pub const PICKLE_NOTE: &str = "pickle-based: loading can run arbitrary code; prefer safetensors (`modelgate convert`)";
+pub const PICKLE_NOTE: &str =
+    "pickle-based: loading can run arbitrary code; prefer safetensors (`modelgate convert`)";
 
 impl Analyzer for PickleAnalyzer {
     fn id(&self) -> &'static str {
@@ -21,7 +22,10 @@ impl Analyzer for PickleAnalyzer {
     }
 
     fn handles(&self, format: FormatId) -> bool {
-        matches!(format, FormatId::Pickle { .. } | FormatId::TorchLegacy | FormatId::Joblib)
+        matches!(
+            format,
+            FormatId::Pickle { .. } | FormatId::TorchLegacy | FormatId::Joblib
+        )
     }
 
     fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
@@ -54,7 +58,8 @@ impl Analyzer for PickleAnalyzer {
                 cx.emit(f);
             }
             for i in &model.imports {
-                joblib |= i.full.starts_with("joblib.") || i.full.starts_with("sklearn.externals.joblib.");
+                joblib |= i.full.starts_with("joblib.")
+                    || i.full.starts_with("sklearn.externals.joblib.");
                 imports.push(i.full.clone());
             }
             for e in embedded_payloads(&model) {
@@ -64,7 +69,10 @@ impl Analyzer for PickleAnalyzer {
             if let StreamEnd::Budget { offset, what } = end {
                 cx.emit(
                     budget_exceeded::META
-                        .finding(art.path.at(offset as u64), format!("{what} exhausted; the rest of the pickle was not analysed"))
+                        .finding(
+                            art.path.at(offset as u64),
+                            format!("{what} exhausted; the rest of the pickle was not analysed"),
+                        )
                         .with("budget", what),
                 );
             }
@@ -73,7 +81,10 @@ impl Analyzer for PickleAnalyzer {
             }
             let rest = data.get(next..).unwrap_or(&[]);
             if legacy && index >= 4 {
-                notes.push(format!("{} bytes of raw tensor storage after the pickles", rest.len()));
+                notes.push(format!(
+                    "{} bytes of raw tensor storage after the pickles",
+                    rest.len()
+                ));
                 break;
             }
             if !looks_like_pickle(rest) {
@@ -85,7 +96,13 @@ impl Analyzer for PickleAnalyzer {
             if index + 1 == limits.max_pickle_streams {
                 cx.emit(
                     budget_exceeded::META
-                        .finding(art.path.at(next as u64), format!("more than {} stacked pickle streams; the rest were not analysed", limits.max_pickle_streams))
+                        .finding(
+                            art.path.at(next as u64),
+                            format!(
+                                "more than {} stacked pickle streams; the rest were not analysed",
+                                limits.max_pickle_streams
+                            ),
+                        )
                         .with("budget", "max_pickle_streams"),
                 );
             }
@@ -93,8 +110,16 @@ impl Analyzer for PickleAnalyzer {
         }
         // Polyglot: a pickle with a zip archive at its end (torch.load reads the zip).
         let tail_start = data.len().saturating_sub(65_557);
-        let has_eocd = data.get(tail_start..).is_some_and(|t| t.windows(4).any(|w| w == b"PK\x05\x06"));
-        if has_eocd && !art.path.segments.last().is_some_and(|s| s == "<leading-pickle>") {
+        let has_eocd = data
+            .get(tail_start..)
+            .is_some_and(|t| t.windows(4).any(|w| w == b"PK\x05\x06"));
+        if has_eocd
+            && art
+                .path
+                .segments
+                .last()
+                .is_none_or(|s| s != "<leading-pickle>")
+        {
             cx.emit(
                 crate::rules::archive::polyglot::META
                     .finding(art.path.clone(), "the file is both a pickle (read by pickle.load) and a zip archive (read by torch.load); both were scanned")

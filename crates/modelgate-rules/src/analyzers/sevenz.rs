@@ -18,7 +18,10 @@ impl Analyzer for SevenZAnalyzer {
     fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
         cx.emit(
             unreadable::META
-                .finding(art.path.clone(), "7z archive: this version does not unpack 7z, so its contents were not scanned")
+                .finding(
+                    art.path.clone(),
+                    "7z archive: this version does not unpack 7z, so its contents were not scanned",
+                )
                 .help("Unpack it yourself and scan the contents before loading anything from it"),
         );
     }

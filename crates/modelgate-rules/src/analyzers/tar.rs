@@ -28,13 +28,26 @@ impl Analyzer for TarAnalyzer {
         let entries = match archive.entries() {
             Ok(e) => e,
             Err(e) => {
-                cx.emit(unreadable::META.finding(art.path.clone(), format!("tar archive could not be read: {e}")));
+                cx.emit(unreadable::META.finding(
+                    art.path.clone(),
+                    format!("tar archive could not be read: {e}"),
+                ));
                 return;
             }
         };
         for (count, entry) in entries.enumerate() {
             if count >= limits.max_members {
-                cx.emit(budget_exceeded::META.finding(art.path.clone(), format!("more than {} members; the rest were not analysed", limits.max_members)).with("budget", "max_members"));
+                cx.emit(
+                    budget_exceeded::META
+                        .finding(
+                            art.path.clone(),
+                            format!(
+                                "more than {} members; the rest were not analysed",
+                                limits.max_members
+                            ),
+                        )
+                        .with("budget", "max_members"),
+                );
                 return;
             }
             if cx.out_of_time(&art.path) {
@@ -43,7 +56,10 @@ impl Analyzer for TarAnalyzer {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    cx.emit(crate::rules::generic::malformed::META.finding(art.path.clone(), format!("tar archive is damaged: {e}")));
+                    cx.emit(
+                        crate::rules::generic::malformed::META
+                            .finding(art.path.clone(), format!("tar archive is damaged: {e}")),
+                    );
                     return;
                 }
             };
@@ -51,13 +67,33 @@ impl Analyzer for TarAnalyzer {
             let name = String::from_utf8_lossy(&name).into_owned();
             let member = art.path.join(name.clone());
             if escapes(&name) {
-                cx.emit(path_traversal::META.finding(member.clone(), format!("member name {name:?} escapes the extraction directory")).with("name", name.clone()));
+                cx.emit(
+                    path_traversal::META
+                        .finding(
+                            member.clone(),
+                            format!("member name {name:?} escapes the extraction directory"),
+                        )
+                        .with("name", name.clone()),
+                );
             }
             let kind = entry.header().entry_type();
             if kind.is_symlink() || kind.is_hard_link() {
-                let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                let target = entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default();
                 let mut f = link::META
-                    .finding(member.clone(), format!("member is a {} to {target:?}", if kind.is_symlink() { "symbolic link" } else { "hard link" }))
+                    .finding(
+                        member.clone(),
+                        format!(
+                            "member is a {} to {target:?}",
+                            if kind.is_symlink() {
+                                "symbolic link"
+                            } else {
+                                "hard link"
+                            }
+                        ),
+                    )
                     .with("target", target.clone());
                 if escapes(&target) {
                     f = f.severity(modelgate_core::Severity::High);
@@ -70,9 +106,15 @@ impl Analyzer for TarAnalyzer {
             }
             let start = usize::try_from(entry.raw_file_position()).unwrap_or(usize::MAX);
             let size = usize::try_from(entry.size()).unwrap_or(usize::MAX);
-            match start.checked_add(size).and_then(|end| art.data.slice(start..end)) {
+            match start
+                .checked_add(size)
+                .and_then(|end| art.data.slice(start..end))
+            {
                 Some(blob) => cx.descend(member, blob),
-                None => cx.emit(unreadable::META.finding(member, "member data runs past the end of the archive")),
+                None => cx.emit(
+                    unreadable::META
+                        .finding(member, "member data runs past the end of the archive"),
+                ),
             }
         }
     }

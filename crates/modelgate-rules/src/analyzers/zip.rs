@@ -4,8 +4,8 @@
 
 use crate::engine::{Analyzer, Artifact, ScanCx};
 use crate::rules::archive::{
-    crc_mismatch, header_mismatch, hidden_entry, link, overlap, path_traversal, polyglot, prepended,
-    torchscript_code, unreadable,
+    crc_mismatch, header_mismatch, hidden_entry, link, overlap, path_traversal, polyglot,
+    prepended, torchscript_code, unreadable,
 };
 use crate::rules::generic::budget_exceeded;
 use modelgate_core::FormatId;
@@ -17,7 +17,11 @@ pub struct ZipAnalyzer;
 fn refine(archive: &ZipArchive) -> FormatId {
     let names: Vec<&str> = archive.entries.iter().map(|e| e.name.as_str()).collect();
     let has = |suffix: &str| names.iter().any(|n| n.ends_with(suffix));
-    if has("constants.pkl") && names.iter().any(|n| n.contains("/code/") || n.starts_with("code/")) {
+    if has("constants.pkl")
+        && names
+            .iter()
+            .any(|n| n.contains("/code/") || n.starts_with("code/"))
+    {
         return FormatId::TorchScript;
     }
     if has("data.pkl") {
@@ -26,7 +30,9 @@ fn refine(archive: &ZipArchive) -> FormatId {
     if !names.is_empty() && names.iter().all(|n| n.ends_with(".npy")) {
         return FormatId::Npz;
     }
-    if names.contains(&"config.json") && (names.contains(&"metadata.json") || names.iter().any(|n| n.ends_with(".weights.h5"))) {
+    if names.contains(&"config.json")
+        && (names.contains(&"metadata.json") || names.iter().any(|n| n.ends_with(".weights.h5")))
+    {
         return FormatId::KerasV3;
     }
     FormatId::Zip
@@ -46,7 +52,10 @@ impl Analyzer for ZipAnalyzer {
     }
 
     fn handles(&self, format: FormatId) -> bool {
-        matches!(format, FormatId::Zip | FormatId::TorchZip | FormatId::TorchScript | FormatId::Npz)
+        matches!(
+            format,
+            FormatId::Zip | FormatId::TorchZip | FormatId::TorchScript | FormatId::Npz
+        )
     }
 
     fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
@@ -61,7 +70,13 @@ impl Analyzer for ZipAnalyzer {
         self.report_issues(cx, art, &archive);
         // Polyglot: the bytes before the archive are themselves a model format.
         let reached_from_pickle = art.path.segments.last().is_some_and(|s| s == "<zip>");
-        if !reached_from_pickle && (archive.prefix > 0 || archive.issues.iter().any(|i| matches!(i, ZipIssue::PrependedData { .. }))) {
+        if !reached_from_pickle
+            && (archive.prefix > 0
+                || archive
+                    .issues
+                    .iter()
+                    .any(|i| matches!(i, ZipIssue::PrependedData { .. })))
+        {
             let head_format = modelgate_formats::sniff(d, "");
             if matches!(head_format, FormatId::Pickle { .. } | FormatId::TorchLegacy) {
                 cx.emit(
@@ -88,19 +103,36 @@ impl Analyzer for ZipAnalyzer {
                 cx.emit(link::META.finding(member.clone(), format!("member {} is a symbolic link; extracting it can redirect writes outside the model", e.name)));
                 continue;
             }
-            if kind == FormatId::TorchScript && (e.name.contains("/code/") || e.name.starts_with("code/")) && e.name.ends_with(".py") {
+            if kind == FormatId::TorchScript
+                && (e.name.contains("/code/") || e.name.starts_with("code/"))
+                && e.name.ends_with(".py")
+            {
                 code_files.push(e.name.clone());
             }
-            let storage = matches!(kind, FormatId::TorchZip | FormatId::TorchScript) && is_storage_name(&e.name);
+            let storage = matches!(kind, FormatId::TorchZip | FormatId::TorchScript)
+                && is_storage_name(&e.name);
             let check_crc = !storage && e.uncompressed_size <= 256 << 20;
-            let m = match archive.read(&art.data, e, limits.max_member_bytes, limits.max_ratio, check_crc) {
+            let m = match archive.read(
+                &art.data,
+                e,
+                limits.max_member_bytes,
+                limits.max_ratio,
+                check_crc,
+            ) {
                 Ok(m) => m,
                 Err(err @ (ZipReadError::TooLarge { .. } | ZipReadError::Ratio { .. })) => {
-                    cx.emit(budget_exceeded::META.finding(member, format!("member {err}; it was not analysed")).with("budget", "max_member_bytes"));
+                    cx.emit(
+                        budget_exceeded::META
+                            .finding(member, format!("member {err}; it was not analysed"))
+                            .with("budget", "max_member_bytes"),
+                    );
                     continue;
                 }
                 Err(err) => {
-                    cx.emit(unreadable::META.finding(member, format!("member could not be read: {err}")));
+                    cx.emit(
+                        unreadable::META
+                            .finding(member, format!("member could not be read: {err}")),
+                    );
                     continue;
                 }
             };
@@ -116,9 +148,15 @@ impl Analyzer for ZipAnalyzer {
             }
             if storage {
                 // Raw tensor bytes: only look at them as code if the content says so.
-                let head = m.data.slice(0..m.data.len().min(4096)).unwrap_or_else(|| m.data.clone());
+                let head = m
+                    .data
+                    .slice(0..m.data.len().min(4096))
+                    .unwrap_or_else(|| m.data.clone());
                 let f = modelgate_formats::sniff(head.as_slice(), "");
-                if matches!(f, FormatId::Pickle { .. } | FormatId::Zip | FormatId::TorchLegacy) {
+                if matches!(
+                    f,
+                    FormatId::Pickle { .. } | FormatId::Zip | FormatId::TorchLegacy
+                ) {
                     cx.descend(member, m.data);
                 } else {
                     storages += 1;
@@ -131,7 +169,9 @@ impl Analyzer for ZipAnalyzer {
         if storages > 0
             && let Some(inv) = cx.inventory_mut(&art.path)
         {
-            inv.notes.push(format!("{storages} tensor storage member(s), {storage_bytes} bytes: raw data, sniffed only"));
+            inv.notes.push(format!(
+                "{storages} tensor storage member(s), {storage_bytes} bytes: raw data, sniffed only"
+            ));
         }
         if !code_files.is_empty() {
             let n = code_files.len();

@@ -22,8 +22,12 @@ pub fn check(m: &PickleModel<'_>, out: &mut Vec<Finding>) {
     let (offset, what) = match &m.program.end {
         StreamEnd::Stop { .. } | StreamEnd::Budget { .. } => return,
         StreamEnd::Damaged(e) => (e.offset, e.to_string()),
-        StreamEnd::NoStop { offset } => (*offset, "the stream ends without a STOP opcode".to_string()),
-        StreamEnd::LoaderError { offset, what } => (*offset, format!("the loader fails here: {what}")),
+        StreamEnd::NoStop { offset } => {
+            (*offset, "the stream ends without a STOP opcode".to_string())
+        }
+        StreamEnd::LoaderError { offset, what } => {
+            (*offset, format!("the loader fails here: {what}"))
+        }
     };
     let calls = m.calls.len();
     let mut f = META
@@ -31,7 +35,9 @@ pub fn check(m: &PickleModel<'_>, out: &mut Vec<Finding>) {
         .with("ops-before-break", m.program.ops.to_string());
     if calls > 0 {
         // A broken stream that still calls things is the nullifAI pattern.
-        f = f.severity(Severity::High).with("calls-before-break", calls.to_string());
+        f = f
+            .severity(Severity::High)
+            .with("calls-before-break", calls.to_string());
     }
     out.push(f);
 }

@@ -22,8 +22,12 @@ use modelgate_formats::pickle::symbolic::EventKind;
 pub fn check(m: &PickleModel<'_>, out: &mut Vec<Finding>) {
     let values = &m.program.values;
     for ev in &m.program.events {
-        let EventKind::Build { obj, state } = ev.kind else { continue };
-        let Value::Global { module, name } = values.get(obj) else { continue };
+        let EventKind::Build { obj, state } = ev.kind else {
+            continue;
+        };
+        let Value::Global { module, name } = values.get(obj) else {
+            continue;
+        };
         out.push(
             META.finding(m.at(ev.offset), format!("BUILD sets attributes on {module}.{name} itself, changing live code for everything loaded after it"))
                 .with("target", format!("{module}.{name}"))

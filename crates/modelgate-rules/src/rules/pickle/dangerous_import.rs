@@ -20,15 +20,20 @@ use modelgate_core::Finding;
 
 pub fn check(m: &PickleModel<'_>, out: &mut Vec<Finding>) {
     for i in &m.imports {
-        let Class::Dangerous(d) = i.class else { continue };
+        let Class::Dangerous(d) = i.class else {
+            continue;
+        };
         if i.called {
             continue; // PKL001 reports the call
         }
         out.push(
-            META.finding(m.at(i.offset), format!("the pickle imports {}, which {}", i.full, d.describe()))
-                .with("import", i.full.clone())
-                .with("opcode", format!("{}@{:#x}", i.via.name(), i.offset))
-                .help("A model file has no reason to reference this; treat the file as hostile"),
+            META.finding(
+                m.at(i.offset),
+                format!("the pickle imports {}, which {}", i.full, d.describe()),
+            )
+            .with("import", i.full.clone())
+            .with("opcode", format!("{}@{:#x}", i.via.name(), i.offset))
+            .help("A model file has no reason to reference this; treat the file as hostile"),
         );
     }
 }

@@ -35,7 +35,9 @@ pub fn embedded_payloads(m: &PickleModel<'_>) -> Vec<Embedded> {
         if c.class != Class::Dangerous(Danger::NestedLoad) {
             continue;
         }
-        let Some(first) = c.eff.args.first() else { continue };
+        let Some(first) = c.eff.args.first() else {
+            continue;
+        };
         if let Some(bytes) = payload_bytes(m, *first, 0) {
             out.push(Embedded {
                 offset: c.offset,
@@ -65,27 +67,62 @@ fn payload_bytes(m: &PickleModel<'_>, id: ValueId, depth: usize) -> Option<Vec<u
             let inner = *values.items(*args)?.first()?;
             let raw = payload_bytes(m, inner, depth + 1)?;
             match name.as_str() {
-                "io.BytesIO" | "_io.BytesIO" | "builtins.bytes" | "builtins.bytearray" | "_codecs.encode" | "codecs.encode" => {
+                "io.BytesIO" | "_io.BytesIO" | "builtins.bytes" | "builtins.bytearray"
+                | "_codecs.encode" | "codecs.encode" => {
                     if name.ends_with("encode") {
                         // _codecs.encode(str, "latin1"): protocol-2 bytes.
                         let s = String::from_utf8(raw).ok()?;
-                        Some(s.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect())
+                        Some(
+                            s.chars()
+                                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                                .collect(),
+                        )
                     } else {
                         Some(raw)
                     }
                 }
-                "base64.b64decode" | "base64.standard_b64decode" | "base64.decodebytes" | "base64.urlsafe_b64decode" => {
+                "base64.b64decode"
+                | "base64.standard_b64decode"
+                | "base64.decodebytes"
+                | "base64.urlsafe_b64decode" => {
                     use base64::Engine as _;
-                    let text: Vec<u8> = raw.into_iter().filter(|b| !b.is_ascii_whitespace()).collect();
+                    let text: Vec<u8> = raw
+                        .into_iter()
+                        .filter(|b| !b.is_ascii_whitespace())
+                        .collect();
                     base64::engine::general_purpose::STANDARD
                         .decode(&text)
                         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&text))
                         .ok()
                 }
-                "zlib.decompress" => modelgate_formats::compress::decompress(modelgate_formats::compress::Method::Zlib, &raw, MAX_EMBEDDED as u64, 1000).ok(),
-                "gzip.decompress" => modelgate_formats::compress::decompress(modelgate_formats::compress::Method::Gzip, &raw, MAX_EMBEDDED as u64, 1000).ok(),
-                "bz2.decompress" => modelgate_formats::compress::decompress(modelgate_formats::compress::Method::Bzip2, &raw, MAX_EMBEDDED as u64, 1000).ok(),
-                "lzma.decompress" => modelgate_formats::compress::decompress(modelgate_formats::compress::Method::Xz, &raw, MAX_EMBEDDED as u64, 1000).ok(),
+                "zlib.decompress" => modelgate_formats::compress::decompress(
+                    modelgate_formats::compress::Method::Zlib,
+                    &raw,
+                    MAX_EMBEDDED as u64,
+                    1000,
+                )
+                .ok(),
+                "gzip.decompress" => modelgate_formats::compress::decompress(
+                    modelgate_formats::compress::Method::Gzip,
+                    &raw,
+                    MAX_EMBEDDED as u64,
+                    1000,
+                )
+                .ok(),
+                "bz2.decompress" => modelgate_formats::compress::decompress(
+                    modelgate_formats::compress::Method::Bzip2,
+                    &raw,
+                    MAX_EMBEDDED as u64,
+                    1000,
+                )
+                .ok(),
+                "lzma.decompress" => modelgate_formats::compress::decompress(
+                    modelgate_formats::compress::Method::Xz,
+                    &raw,
+                    MAX_EMBEDDED as u64,
+                    1000,
+                )
+                .ok(),
                 _ => None,
             }
         }
@@ -98,7 +135,12 @@ pub fn check(m: &PickleModel<'_>, out: &mut Vec<Finding>) {
         out.push(
             META.finding(
                 m.at(e.offset),
-                format!("the pickle passes a {}-byte embedded payload to {}; it was scanned as {}", e.bytes.len(), e.loader, nested_name(&e)),
+                format!(
+                    "the pickle passes a {}-byte embedded payload to {}; it was scanned as {}",
+                    e.bytes.len(),
+                    e.loader,
+                    nested_name(&e)
+                ),
             )
             .with("loader", e.loader.clone())
             .with("payload-bytes", e.bytes.len().to_string()),

@@ -26,15 +26,48 @@ pub struct PickleRule {
 
 /// Pickle rules in the order they run.
 pub const RULES: &[PickleRule] = &[
-    PickleRule { meta: &code_execution::META, check: code_execution::check },
-    PickleRule { meta: &unknown_call::META, check: unknown_call::check },
-    PickleRule { meta: &dangerous_import::META, check: dangerous_import::check },
-    PickleRule { meta: &dynamic_resolution::META, check: dynamic_resolution::check },
-    PickleRule { meta: &embedded_payload::META, check: embedded_payload::check },
-    PickleRule { meta: &non_allowlisted_import::META, check: non_allowlisted_import::check },
-    PickleRule { meta: &frame_mismatch::META, check: frame_mismatch::check },
-    PickleRule { meta: &broken_stream::META, check: broken_stream::check },
-    PickleRule { meta: &stacked_streams::META, check: stacked_streams::check },
-    PickleRule { meta: &build_on_global::META, check: build_on_global::check },
-    PickleRule { meta: &protocol_violation::META, check: protocol_violation::check },
+    PickleRule {
+        meta: &code_execution::META,
+        check: code_execution::check,
+    },
+    PickleRule {
+        meta: &unknown_call::META,
+        check: unknown_call::check,
+    },
+    PickleRule {
+        meta: &dangerous_import::META,
+        check: dangerous_import::check,
+    },
+    PickleRule {
+        meta: &dynamic_resolution::META,
+        check: dynamic_resolution::check,
+    },
+    PickleRule {
+        meta: &embedded_payload::META,
+        check: embedded_payload::check,
+    },
+    PickleRule {
+        meta: &non_allowlisted_import::META,
+        check: non_allowlisted_import::check,
+    },
+    PickleRule {
+        meta: &frame_mismatch::META,
+        check: frame_mismatch::check,
+    },
+    PickleRule {
+        meta: &broken_stream::META,
+        check: broken_stream::check,
+    },
+    PickleRule {
+        meta: &stacked_streams::META,
+        check: stacked_streams::check,
+    },
+    PickleRule {
+        meta: &build_on_global::META,
+        check: build_on_global::check,
+    },
+    PickleRule {
+        meta: &protocol_violation::META,
+        check: protocol_violation::check,
+    },
 ];

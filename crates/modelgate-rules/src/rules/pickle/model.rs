@@ -83,15 +83,27 @@ pub const INDIRECTION: &[&str] = &[
 ];
 
 impl<'a> PickleModel<'a> {
-    pub fn build(path: VirtualPath, data: &'a [u8], program: Program, stream_index: usize, legacy_torch: bool) -> Self {
+    pub fn build(
+        path: VirtualPath,
+        data: &'a [u8],
+        program: Program,
+        stream_index: usize,
+        legacy_torch: bool,
+    ) -> Self {
         let values = &program.values;
         let mut calls = Vec::new();
         for ev in &program.events {
-            let EventKind::Call { value } = ev.kind else { continue };
-            let Some(eff) = effective_call(values, data, value) else { continue };
+            let EventKind::Call { value } = ev.kind else {
+                continue;
+            };
+            let Some(eff) = effective_call(values, data, value) else {
+                continue;
+            };
             let class = match &eff.target {
                 Target::Name(n) => classify(n),
-                Target::Unresolved(_) => container_method_class(values, data, eff_callee(values, value)),
+                Target::Unresolved(_) => {
+                    container_method_class(values, data, eff_callee(values, value))
+                }
             };
             let mut passed = Vec::new();
             let mut strings = Vec::new();
@@ -116,11 +128,21 @@ impl<'a> PickleModel<'a> {
         }
         let mut imports = Vec::new();
         for ev in &program.events {
-            if let EventKind::Import { module, name, via, computed, .. } = &ev.kind {
+            if let EventKind::Import {
+                module,
+                name,
+                via,
+                computed,
+                ..
+            } = &ev.kind
+            {
                 let full = format!("{module}.{name}");
                 let called = calls.iter().any(|c| {
-                    c.target_name().is_some_and(|t| t == full || t.strip_prefix(full.as_str()).is_some_and(|r| r.starts_with('.')))
-                        || c.passed_callables.iter().any(|(n, _)| *n == full)
+                    c.target_name().is_some_and(|t| {
+                        t == full
+                            || t.strip_prefix(full.as_str())
+                                .is_some_and(|r| r.starts_with('.'))
+                    }) || c.passed_callables.iter().any(|(n, _)| *n == full)
                 });
                 imports.push(ImportSite {
                     offset: ev.offset,
@@ -157,18 +179,31 @@ fn eff_callee(values: &modelgate_formats::pickle::Values, call: ValueId) -> Valu
 
 /// APPENDS/SETITEMS/ADDITEMS on an instance of an allowlisted container class call that
 /// class's own `append`/`extend`/`__setitem__`/`add`: as safe as the class.
-fn container_method_class(values: &modelgate_formats::pickle::Values, data: &[u8], callee: ValueId) -> Class {
-    let Value::Attr { obj, name } = values.get(callee) else { return Class::Unknown };
+fn container_method_class(
+    values: &modelgate_formats::pickle::Values,
+    data: &[u8],
+    callee: ValueId,
+) -> Class {
+    let Value::Attr { obj, name } = values.get(callee) else {
+        return Class::Unknown;
+    };
     if !matches!(name.as_str(), "append" | "extend" | "__setitem__" | "add") {
         return Class::Unknown;
     }
-    let Value::Call { callee: cls, .. } = values.get(*obj) else { return Class::Unknown };
+    let Value::Call { callee: cls, .. } = values.get(*obj) else {
+        return Class::Unknown;
+    };
     let cls = match values.get(*cls) {
         // copyreg._reconstructor(cls, base, state) builds an instance of cls.
-        Value::Global { module, name } if module == "copyreg" && name == "_reconstructor" => match values.get(*obj) {
-            Value::Call { args, .. } => values.items(*args).and_then(|a| a.first().copied()).unwrap_or(*cls),
-            _ => *cls,
-        },
+        Value::Global { module, name } if module == "copyreg" && name == "_reconstructor" => {
+            match values.get(*obj) {
+                Value::Call { args, .. } => values
+                    .items(*args)
+                    .and_then(|a| a.first().copied())
+                    .unwrap_or(*cls),
+                _ => *cls,
+            }
+        }
         _ => *cls,
     };
     match modelgate_formats::pickle::resolve::resolve(values, data, cls) {
@@ -177,7 +212,14 @@ fn container_method_class(values: &modelgate_formats::pickle::Values, data: &[u8
     }
 }
 
-fn collect_args(values: &modelgate_formats::pickle::Values, data: &[u8], id: ValueId, depth: usize, passed: &mut Vec<(String, Danger)>, strings: &mut Vec<String>) {
+fn collect_args(
+    values: &modelgate_formats::pickle::Values,
+    data: &[u8],
+    id: ValueId,
+    depth: usize,
+    passed: &mut Vec<(String, Danger)>,
+    strings: &mut Vec<String>,
+) {
     if depth > 6 || strings.len() > 64 {
         return;
     }
@@ -212,12 +254,21 @@ fn collect_args(values: &modelgate_formats::pickle::Values, data: &[u8], id: Val
     }
 }
 
-fn render_call(values: &modelgate_formats::pickle::Values, data: &[u8], eff: &EffectiveCall) -> String {
+fn render_call(
+    values: &modelgate_formats::pickle::Values,
+    data: &[u8],
+    eff: &EffectiveCall,
+) -> String {
     let callee = match &eff.target {
         Target::Name(n) => n.clone(),
         Target::Unresolved(r) => r.clone(),
     };
-    let mut args: Vec<String> = eff.args.iter().take(8).map(|a| values.render(*a, data)).collect();
+    let mut args: Vec<String> = eff
+        .args
+        .iter()
+        .take(8)
+        .map(|a| values.render(*a, data))
+        .collect();
     if eff.args.len() > 8 {
         args.push(format!("… {} more", eff.args.len() - 8));
     }

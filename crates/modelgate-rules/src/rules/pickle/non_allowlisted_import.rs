@@ -24,7 +24,10 @@ pub fn check(m: &PickleModel<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         // Imports that are called with REDUCE/INST/OBJ are reported by PKL002.
-        let called_directly = m.calls.iter().any(|c| c.target_name() == Some(i.full.as_str()) && !c.is_reconstruction());
+        let called_directly = m
+            .calls
+            .iter()
+            .any(|c| c.target_name() == Some(i.full.as_str()) && !c.is_reconstruction());
         if called_directly {
             continue;
         }

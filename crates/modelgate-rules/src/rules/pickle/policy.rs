@@ -201,7 +201,10 @@ const DANGEROUS_MODULES: &[(&str, Danger)] = &[
     ("torch.distributed", Danger::Network),
     ("torch.ops.load_library", Danger::NativeCode),
     ("torch.classes.load_library", Danger::NativeCode),
-    ("torch._C._jit_set_profiling_executor", Danger::Introspection),
+    (
+        "torch._C._jit_set_profiling_executor",
+        Danger::Introspection,
+    ),
     ("numpy.load", Danger::NestedLoad),
     ("numpy.f2py", Danger::ProcessSpawn),
     ("numpy.testing", Danger::CodeExec),
@@ -434,21 +437,28 @@ fn components(name: &str) -> impl Iterator<Item = &str> {
 /// Classify a dotted name. Dangerous entries match on whole components so that any
 /// submodule or attribute below a dangerous module is dangerous too.
 pub fn classify(name: &str) -> Class {
-    for (i, _) in name.match_indices('.').map(|(i, s)| (i, s)).chain(std::iter::once((name.len(), ""))) {
+    for (i, _) in name
+        .match_indices('.')
+        .chain(std::iter::once((name.len(), "")))
+    {
         let prefix = name.get(..i).unwrap_or(name);
         if let Some((_, d)) = DANGEROUS_MODULES.iter().find(|(m, _)| *m == prefix) {
             return Class::Dangerous(*d);
         }
     }
     // Interpreter-internals attribute walks anywhere in the path (`numpy.__builtins__.eval`).
-    if components(name).skip(1).any(|c| DANGEROUS_ATTRS.contains(&c)) {
+    if components(name)
+        .skip(1)
+        .any(|c| DANGEROUS_ATTRS.contains(&c))
+    {
         return Class::Dangerous(Danger::Introspection);
     }
     if SAFE_GLOBALS.contains(&name) || is_torch_dtype_or_storage(name) {
         return Class::Safe;
     }
     if let Some((module, last)) = name.rsplit_once('.') {
-        let capwords = last.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !last.contains("__");
+        let capwords =
+            last.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !last.contains("__");
         let in_ns = CLASS_NAMESPACES
             .iter()
             .any(|ns| module == *ns || module.strip_prefix(ns).is_some_and(|r| r.starts_with('.')));
@@ -491,13 +501,47 @@ fn is_torch_dtype_or_storage(name: &str) -> bool {
         return false;
     }
     const DTYPES: &[&str] = &[
-        "float32", "float", "float64", "double", "float16", "half", "bfloat16", "uint8", "int8",
-        "int16", "short", "int32", "int", "int64", "long", "bool", "complex64", "complex128",
-        "cfloat", "cdouble", "chalf", "complex32", "quint8", "qint8", "qint32", "quint4x2",
-        "quint2x4", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
-        "float8_e8m0fnu", "uint16", "uint32", "uint64", "bits8", "bits16",
+        "float32",
+        "float",
+        "float64",
+        "double",
+        "float16",
+        "half",
+        "bfloat16",
+        "uint8",
+        "int8",
+        "int16",
+        "short",
+        "int32",
+        "int",
+        "int64",
+        "long",
+        "bool",
+        "complex64",
+        "complex128",
+        "cfloat",
+        "cdouble",
+        "chalf",
+        "complex32",
+        "quint8",
+        "qint8",
+        "qint32",
+        "quint4x2",
+        "quint2x4",
+        "float8_e4m3fn",
+        "float8_e5m2",
+        "float8_e4m3fnuz",
+        "float8_e5m2fnuz",
+        "float8_e8m0fnu",
+        "uint16",
+        "uint32",
+        "uint64",
+        "bits8",
+        "bits16",
     ];
-    DTYPES.contains(&rest) || (rest.ends_with("Storage") && rest.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+    DTYPES.contains(&rest)
+        || (rest.ends_with("Storage")
+            && rest.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
 }
 
 #[cfg(test)]
@@ -506,13 +550,31 @@ mod tests {
 
     #[test]
     fn submodules_of_dangerous_modules_are_dangerous() {
-        assert!(matches!(classify("asyncio.unix_events._UnixSubprocessTransport._start"), Class::Dangerous(_)));
-        assert!(matches!(classify("os.system"), Class::Dangerous(Danger::ProcessSpawn)));
+        assert!(matches!(
+            classify("asyncio.unix_events._UnixSubprocessTransport._start"),
+            Class::Dangerous(_)
+        ));
+        assert!(matches!(
+            classify("os.system"),
+            Class::Dangerous(Danger::ProcessSpawn)
+        ));
         assert!(matches!(classify("posix.system"), Class::Dangerous(_)));
-        assert!(matches!(classify("builtins.eval"), Class::Dangerous(Danger::CodeExec)));
-        assert!(matches!(classify("numpy.__builtins__.eval"), Class::Dangerous(_)));
-        assert!(matches!(classify("torch.utils.collect_env.run"), Class::Dangerous(_)));
-        assert!(matches!(classify("numpy.f2py.crackfortran.myeval"), Class::Dangerous(_)));
+        assert!(matches!(
+            classify("builtins.eval"),
+            Class::Dangerous(Danger::CodeExec)
+        ));
+        assert!(matches!(
+            classify("numpy.__builtins__.eval"),
+            Class::Dangerous(_)
+        ));
+        assert!(matches!(
+            classify("torch.utils.collect_env.run"),
+            Class::Dangerous(_)
+        ));
+        assert!(matches!(
+            classify("numpy.f2py.crackfortran.myeval"),
+            Class::Dangerous(_)
+        ));
     }
 
     #[test]
@@ -539,6 +601,9 @@ mod tests {
         ] {
             assert_eq!(classify(n), Class::Safe, "{n}");
         }
-        assert_eq!(classify("sklearn.utils._testing.assert_run_python_script"), Class::Dangerous(Danger::CodeExec));
+        assert_eq!(
+            classify("sklearn.utils._testing.assert_run_python_script"),
+            Class::Dangerous(Danger::CodeExec)
+        );
     }
 }

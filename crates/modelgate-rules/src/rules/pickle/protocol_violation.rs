@@ -25,8 +25,15 @@ pub fn check(m: &PickleModel<'_>, out: &mut Vec<Finding>) {
     }
     if let Some((off, op)) = m.program.protocol_violations.first() {
         out.push(
-            META.finding(m.at(*off), format!("opcode {} is newer than the announced protocol {}", op.name(), m.program.protocol))
-                .with("count", m.program.protocol_violations.len().to_string()),
+            META.finding(
+                m.at(*off),
+                format!(
+                    "opcode {} is newer than the announced protocol {}",
+                    op.name(),
+                    m.program.protocol
+                ),
+            )
+            .with("count", m.program.protocol_violations.len().to_string()),
         );
     }
 }
