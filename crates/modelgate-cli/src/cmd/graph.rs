@@ -125,7 +125,8 @@ fn emit(target: &Path, content: &str) -> Result<()> {
 fn explain(a: ExplainArgs) -> Result<u8> {
     let limits = GraphLimits::default();
     let bytes = read_model(&a.model, &limits)?;
-    let model = modelgate_onnx::parse(&bytes, &limits.onnx)
+    // hand the buffer over: inline tensor data stays in it instead of being copied
+    let model = modelgate_onnx::parse_bytes(modelgate_onnx::Bytes::from(bytes), &limits.onnx)
         .with_context(|| format!("{}", a.model.display()))?;
     let cx = Cx::new(&model, &limits).with_context(|| format!("{}", a.model.display()))?;
     let analysis = cx.analyze();
@@ -161,7 +162,11 @@ fn diff_cmd(a: DiffArgs) -> Result<u8> {
     let limits = GraphLimits::default();
     let r = read_model(&a.reference, &limits)?;
     let c = read_model(&a.candidate, &limits)?;
-    let report = diff::diff_onnx_bytes(&r, &c, &limits).context("graph diff failed")?;
+    let r = modelgate_onnx::parse_bytes(modelgate_onnx::Bytes::from(r), &limits.onnx)
+        .with_context(|| format!("{}", a.reference.display()))?;
+    let c = modelgate_onnx::parse_bytes(modelgate_onnx::Bytes::from(c), &limits.onnx)
+        .with_context(|| format!("{}", a.candidate.display()))?;
+    let report = diff::diff_models(&r, &c, &limits).context("graph diff failed")?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
