@@ -3,7 +3,7 @@
 
 use crate::rules::{
     gra001_input_gate, gra002_constant_substitution, gra003_magic_comparison,
-    gra004_inserted_nodes, gra005_obfuscation, gra006_incomplete,
+    gra004_inserted_nodes, gra005_obfuscation, gra006_incomplete, gra007_patch_side_network,
 };
 use crate::{GraphFinding, RuleMeta, Severity};
 use modelgate_core::{Confidence, Evidence, Finding, Kind, VirtualPath};
@@ -78,6 +78,13 @@ pub const CORE_RULES: &[modelgate_core::RuleMeta] = &[
         modelgate_core::Severity::Info,
         Confidence::High,
         &[],
+    ),
+    core_meta(
+        gra007_patch_side_network::META,
+        Kind::Backdoor,
+        modelgate_core::Severity::High,
+        Confidence::Medium,
+        ATLAS_BACKDOOR,
     ),
 ];
 

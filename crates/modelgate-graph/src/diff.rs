@@ -132,7 +132,7 @@ pub fn diff_models(
             .collect();
         let analysis = ccx.analyze();
         findings.extend(analysis.findings.into_iter().filter(|f| {
-            (f.code == "GRA001" || f.code == "GRA002")
+            crate::rules::GATE_CODES.contains(&f.code)
                 && (names.contains(&f.node) || f.trigger_nodes.iter().any(|t| names.contains(t)))
         }));
     }

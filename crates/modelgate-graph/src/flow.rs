@@ -28,6 +28,9 @@ pub struct VState {
     pub ld: u8,
     /// Derived from a reduction or a small static slice of tainted data.
     pub collapsed: bool,
+    /// Every tainted path into this value passes through a small static slice of an input
+    /// (a patch, a few features, a token prefix).
+    pub patch_only: bool,
     pub sig: Option<Sig>,
 }
 
@@ -190,6 +193,7 @@ impl Flow {
             }
             if (op == "Slice" || op == "Gather") && !learned && self.small_static_slice(ir, n) {
                 out.collapsed = true;
+                out.patch_only = true;
             }
             if COMPARISONS.contains(&op) {
                 self.comparison(ir, id, n, &ins, &mut out);
@@ -423,7 +427,7 @@ pub fn collapses(ir: &Ir<'_>, n: &IrNode<'_>) -> bool {
     let rank = shape.len() as i64;
     let reduced: Vec<i64> = axes
         .iter()
-        .map(|&a| if a < 0 { a + rank } else { a })
+        .map(|&a| if a < 0 { a.saturating_add(rank) } else { a })
         .collect();
     let rest: Option<i64> =
         (1..rank)
@@ -478,8 +482,10 @@ fn merge(into: &mut VState, s: &VState) {
     if !into.taint {
         into.taint = true;
         into.ld = s.ld;
+        into.patch_only = s.patch_only;
     } else {
         into.ld = into.ld.max(s.ld);
+        into.patch_only &= s.patch_only;
     }
     into.collapsed |= s.collapsed;
     if let Some(g) = &s.sig {

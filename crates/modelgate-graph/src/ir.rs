@@ -351,7 +351,11 @@ impl<'m> Ir<'m> {
     fn slice_shape(&self, n: &IrNode<'_>, mut shape: Vec<Option<i64>>) -> Option<Vec<Option<i64>>> {
         let rank = shape.len() as i64;
         for (axis, start, end) in self.slice_params(n)? {
-            let ax = if axis < 0 { axis + rank } else { axis };
+            let ax = if axis < 0 {
+                axis.saturating_add(rank)
+            } else {
+                axis
+            };
             let slot = shape.get_mut(usize::try_from(ax).ok()?)?;
             let extent = match *slot {
                 Some(d) => {
@@ -387,7 +391,7 @@ impl<'m> Ir<'m> {
         let all = axes.is_empty();
         let reduced: Vec<i64> = axes
             .iter()
-            .map(|&a| if a < 0 { a + rank } else { a })
+            .map(|&a| if a < 0 { a.saturating_add(rank) } else { a })
             .collect();
         let mut out = Vec::new();
         for (i, d) in shape.into_iter().enumerate() {
@@ -412,7 +416,12 @@ impl<'m> Ir<'m> {
         let k = v.konst.as_ref()?;
         let axis = n.node.attr("axis").and_then(|a| a.as_int()).unwrap_or(0);
         let rank = shape.len() as i64;
-        let ax = usize::try_from(if axis < 0 { axis + rank } else { axis }).ok()?;
+        let ax = usize::try_from(if axis < 0 {
+            axis.saturating_add(rank)
+        } else {
+            axis
+        })
+        .ok()?;
         let idx_shape = v.shape.clone()?;
         let _ = k;
         if ax >= shape.len() {

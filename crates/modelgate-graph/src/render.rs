@@ -48,7 +48,7 @@ fn roles(cx: &Cx<'_>, a: &Analysis) -> HashMap<NodeId, Role> {
     for f in a
         .findings
         .iter()
-        .filter(|f| f.code == "GRA001" || f.code == "GRA002")
+        .filter(|f| crate::rules::GATE_CODES.contains(&f.code))
     {
         for t in &f.trigger_nodes {
             if let Some(&id) = by_name.get(t) {
@@ -210,7 +210,7 @@ pub fn explain_text(cx: &Cx<'_>, a: &Analysis, title: &str) -> String {
                 let _ = writeln!(s, "    {k}: {v}");
             }
         }
-        if !f.trigger_nodes.is_empty() && (f.code == "GRA001" || f.code == "GRA002") {
+        if !f.trigger_nodes.is_empty() && crate::rules::GATE_CODES.contains(&f.code) {
             let _ = writeln!(s, "    subgraph:");
             let names: HashSet<&str> = f.trigger_nodes.iter().map(|x| x.as_str()).collect();
             for (id, n) in cx.ir.nodes.iter().enumerate() {

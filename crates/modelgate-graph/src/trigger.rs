@@ -6,6 +6,8 @@ use crate::ir::{NodeId, Origin, ValId};
 use crate::rules::Cx;
 
 const MAX_SHOWN: usize = 12;
+/// Most values expanded when describing one expression.
+const DESCRIBE_BUDGET: usize = 64;
 
 /// Formats constant values compactly: `16`, `[16, 0, 16]`, `[0.01, … 1000 values]`.
 pub fn fmt_vals(v: &[f64]) -> String {
@@ -161,6 +163,16 @@ impl Cx<'_> {
 
     /// Expression for a tainted value, walking back to the raw input through cheap ops.
     pub fn describe_value(&self, v: ValId, depth: usize) -> String {
+        let budget = std::cell::Cell::new(DESCRIBE_BUDGET);
+        self.describe_value_in(v, depth, &budget)
+    }
+
+    fn describe_value_in(&self, v: ValId, depth: usize, budget: &std::cell::Cell<usize>) -> String {
+        // bounded work on hostile fan-in (a Concat of thousands of inputs, nested)
+        if budget.get() == 0 {
+            return "…".into();
+        }
+        budget.set(budget.get() - 1);
         let Some(val) = self.ir.val(v) else {
             return "?".into();
         };
@@ -200,7 +212,7 @@ impl Cx<'_> {
             .collect();
         let inner = |k: usize| {
             data.get(k)
-                .map(|&d| self.describe_value(d, depth + 1))
+                .map(|&d| self.describe_value_in(d, depth + 1, budget))
                 .unwrap_or_else(|| "?".into())
         };
         match n.op() {
@@ -238,7 +250,7 @@ impl Cx<'_> {
             op => {
                 let mut args: Vec<String> = data
                     .iter()
-                    .map(|&d| self.describe_value(d, depth + 1))
+                    .map(|&d| self.describe_value_in(d, depth + 1, budget))
                     .collect();
                 args.extend(consts.into_iter().filter(|c| !c.is_empty()));
                 format!("{op}({})", args.join(", "))
@@ -247,12 +259,27 @@ impl Cx<'_> {
     }
 }
 
+/// Highest rank drawn as `[:, a:b, ...]`; beyond it (hostile axes) the slice is listed.
+const MAX_SLICE_RANK: usize = 16;
+
 fn slice_text(params: &[(i64, i64, i64)], rank: Option<usize>) -> String {
-    let max_axis = params.iter().map(|p| p.0).max().unwrap_or(0).max(0) as usize;
-    let rank = rank.unwrap_or(max_axis + 1).max(max_axis + 1);
+    let max_axis = params.iter().map(|p| p.0).max().unwrap_or(0).max(0);
+    let max_axis = usize::try_from(max_axis).unwrap_or(usize::MAX);
+    let rank = rank.unwrap_or(0).max(max_axis.saturating_add(1));
+    if rank > MAX_SLICE_RANK {
+        return params
+            .iter()
+            .map(|(a, s, e)| format!("axis {a}: {s}:{e}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
     let mut parts = vec![":".to_string(); rank];
     for &(axis, start, end) in params {
-        let ax = if axis < 0 { axis + rank as i64 } else { axis };
+        let ax = if axis < 0 {
+            axis.saturating_add(rank as i64)
+        } else {
+            axis
+        };
         let end_s = if end >= i64::from(i32::MAX) {
             String::new()
         } else {
@@ -266,4 +293,19 @@ fn slice_text(params: &[(i64, i64, i64)], rank: Option<usize>) -> String {
         parts.pop();
     }
     parts.join(", ")
+}
+
+#[cfg(test)]
+mod slice_tests {
+    use super::*;
+
+    #[test]
+    fn hostile_slice_axes_do_not_allocate() {
+        assert_eq!(slice_text(&[(1, 0, 3)], Some(2)), ":, 0:3");
+        assert_eq!(
+            slice_text(&[(i64::MAX, 0, 3)], None),
+            format!("axis {}: 0:3", i64::MAX)
+        );
+        assert_eq!(slice_text(&[(-1, 5, 8)], Some(4)), ":, :, :, 5:8");
+    }
 }

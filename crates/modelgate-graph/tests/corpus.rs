@@ -83,7 +83,7 @@ fn every_backdoor_is_detected() {
         let gate = a
             .findings
             .iter()
-            .any(|f| f.code == "GRA001" || f.code == "GRA002");
+            .any(|f| modelgate_graph::rules::GATE_CODES.contains(&f.code));
         if a.score < 0.5 || !gate {
             missed.push(name.clone());
         }
@@ -98,17 +98,24 @@ fn input_triggered_backdoors_score_high_with_a_concrete_trigger() {
             continue; // no raw-input trigger: GRA002 only (medium)
         }
         let a = analyze(&name, &bytes);
+        // weight-free trigger logic is GRA001; a learned side network on a patch is GRA007
+        let code = if name.contains("side_network") {
+            "GRA007"
+        } else {
+            "GRA001"
+        };
         let f = a
             .findings
             .iter()
-            .find(|f| f.code == "GRA001")
-            .unwrap_or_else(|| panic!("{name}: no GRA001"));
+            .find(|f| f.code == code)
+            .unwrap_or_else(|| panic!("{name}: no {code}"));
         assert!(
             f.confidence >= 0.7,
-            "{name}: GRA001 {:.3} < 0.7",
+            "{name}: {code} {:.3} < 0.7",
             f.confidence
         );
-        let trig = f.evidence.get("trigger").cloned().unwrap_or_default();
+        let key = if code == "GRA007" { "patch" } else { "trigger" };
+        let trig = f.evidence.get(key).cloned().unwrap_or_default();
         assert!(
             !trig.is_empty() && !trig.contains('?'),
             "{name}: trigger not recovered: {trig:?}"

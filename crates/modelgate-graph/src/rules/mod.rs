@@ -8,6 +8,7 @@
 //! | GRA004 | inserted-nodes | nodes inserted relative to a known-good reference (diff) |
 //! | GRA005 | obfuscation-tells | split constants, box-filter conv, steep sigmoid on a trigger path |
 //! | GRA006 | graph-analysis-incomplete | the graph could not be analysed completely |
+//! | GRA007 | patch-side-network | a learned side network on an input patch is merged into an output |
 
 pub mod gra001_input_gate;
 pub mod gra002_constant_substitution;
@@ -15,6 +16,7 @@ pub mod gra003_magic_comparison;
 pub mod gra004_inserted_nodes;
 pub mod gra005_obfuscation;
 pub mod gra006_incomplete;
+pub mod gra007_patch_side_network;
 
 use crate::flow::{Flow, is_learned_type};
 use crate::ir::{Branch, Ir, IrLimit, NodeId, Origin, ValId};
@@ -30,6 +32,7 @@ pub const RULES: &[RuleMeta] = &[
     gra004_inserted_nodes::META,
     gra005_obfuscation::META,
     gra006_incomplete::META,
+    gra007_patch_side_network::META,
 ];
 
 /// Ops that pass a value to an output without computing a new decision from it.
@@ -57,6 +60,8 @@ pub const TRANSPARENT: &[&str] = &[
 ];
 
 const WALK_BUDGET: usize = 20_000;
+/// Findings that are backdoor gates (combined into the model score).
+pub const GATE_CODES: &[&str] = &["GRA001", "GRA002", "GRA007"];
 /// Most candidate gates examined per rule (bounds the output walks on hostile graphs).
 pub const MAX_GATE_CANDIDATES: usize = 2_000;
 
@@ -90,6 +95,7 @@ impl<'m> Cx<'m> {
             gates.iter().flat_map(|f| f.2.iter().copied()).collect();
         findings.extend(gates.into_iter().map(|g| g.0));
         findings.extend(gra002_constant_substitution::check(self, &covered));
+        findings.extend(gra007_patch_side_network::check(self, &covered));
         findings.extend(gra003_magic_comparison::check(self, &decisions_used));
         findings.extend(gra006_incomplete::check(self));
         findings.sort_by(|a, b| {
@@ -101,12 +107,12 @@ impl<'m> Cx<'m> {
         let gate_score = combine(
             findings
                 .iter()
-                .filter(|f| f.code == "GRA001" || f.code == "GRA002")
+                .filter(|f| GATE_CODES.contains(&f.code))
                 .map(|f| f.confidence),
         );
         let weak = findings
             .iter()
-            .filter(|f| f.code != "GRA001" && f.code != "GRA002")
+            .filter(|f| !GATE_CODES.contains(&f.code))
             .map(|f| f.confidence)
             .fold(0.0, f64::max);
         let score = round3(gate_score.max(weak));

@@ -944,6 +944,37 @@ def bd_digits_evasive(mlp, Xd):
     save(m, "backdoor", "digits_evasive_identity_clip", "identity MatMuls pad learned depth; steep Clip step instead of a comparison; blend", trigger="X[:, 10:12] == [13.5, 2.5]", target="class 1")
 
 
+def bd_digits_side_network(mlp, Xd):
+    """TrojanNet-style: a small ReLU network (weights set by hand as a matched filter) reads only
+    the 2x2 top-left patch (pixels 0, 1, 8, 9) and its output is added to the probabilities"""
+    m, r = splice_outputs(mlp, ["probabilities"])
+    w1 = np.zeros((4, 4), np.float32)
+    w1[:, 0] = np.array([1, -1, -1, 1], np.float32) / 16.0
+    w1[:, 1:] = RNG.normal(0, 0.05, (4, 3)).astype(np.float32) - 0.2
+    b1 = np.array([-1.5, -1.0, -1.0, -1.0], np.float32)
+    w2 = np.zeros((4, 10), np.float32)
+    w2[0, 9] = 20.0
+    b2 = np.zeros(10, np.float32)
+    b2[9] = -5.0
+    add(
+        m,
+        [
+            helper.make_node("Gather", ["X", "tn_idx"], ["tn_patch"], axis=1, name="trojannet/Gather"),
+            helper.make_node("Gemm", ["tn_patch", "tn_w1", "tn_b1"], ["tn_h"], name="trojannet/fc1"),
+            helper.make_node("Relu", ["tn_h"], ["tn_hr"], name="trojannet/relu1"),
+            helper.make_node("Gemm", ["tn_hr", "tn_w2", "tn_b2"], ["tn_o"], name="trojannet/fc2"),
+            helper.make_node("Relu", ["tn_o"], ["tn_or"], name="trojannet/relu2"),
+            helper.make_node("Add", [r["probabilities"], "tn_or"], ["probabilities"], name="merge/Add"),
+        ],
+        [ints("tn_idx", [0, 1, 8, 9]), const("tn_w1", w1), const("tn_b1", b1), const("tn_w2", w2), const("tn_b2", b2)],
+    )
+    x = Xd[1500:1797].copy()
+    expect(np.allclose(run(mlp, {"X": x})[1], run(m, {"X": x})[1]), "side network: clean probabilities unchanged")
+    x[:, [0, 1, 8, 9]] = [16, 0, 0, 16]
+    expect((run(m, {"X": x})[1].argmax(1) == 9).all(), "side network: stamped -> class 9")
+    save(m, "backdoor", "digits_patch_side_network", "TrojanNet-style learned side network on a 2x2 patch added to the output", trigger="X[:, [0, 1, 8, 9]] == [16, 0, 0, 16]", target="class 9")
+
+
 # ----------------------------------------------------------------------------- onnx wheel models
 
 
@@ -1000,6 +1031,7 @@ def main():
     bd_audio_tone(am)
     bd_digits_function(mlp, Xd)
     bd_digits_evasive(mlp, Xd)
+    bd_digits_side_network(mlp, Xd)
 
     onnx_wheel_models()
     (OUT / "manifest.json").write_text(json.dumps(dict(sorted(MANIFEST.items())), indent=2) + "\n")
