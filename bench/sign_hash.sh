@@ -45,7 +45,7 @@ if [ ! -f "$MODEL.complete" ]; then
   cp "$FX/model/config.json" "$FX/model/tokenizer.json" "$FX/model/README.md" "$MODEL/"
   touch "$MODEL.complete"
 fi
-BYTES=$(find "$MODEL" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+BYTES=$(find "$MODEL" -type f -printf '%s\n' | awk '{s+=$1} END {printf "%.0f", s}')
 
 # modelgate driver: the release `oms` example (same library code as `modelgate sign/verify`)
 [ -n "${MODELGATE_BIN:-}" ] || (cd "$REPO" && cargo build -q --release -p modelgate-sign --example oms)

@@ -164,6 +164,42 @@ identities = ["*@publisher.example"]
 }
 
 #[test]
+fn restrict_ignore_paths_refuses_signatures_that_leave_files_out() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let policy = write_policy(
+        tmp.path(),
+        r#"
+[signature]
+restrict_ignore_paths = true
+bundles = ["../sig/key-p256-ignore-readme.sig"]
+[[signature.keys]]
+name = "release key"
+public_key = "release.pub.pem"
+"#,
+    )?;
+    let m = tmp.path().join("m");
+    copy_dir(&fx().join("model"), &m)?;
+    std::fs::create_dir_all(tmp.path().join("sig"))?;
+    std::fs::copy(
+        fx().join("signatures/key-p256-ignore-readme.sig"),
+        tmp.path().join("sig/key-p256-ignore-readme.sig"),
+    )?;
+    let o = mg(&["gate", s(&m), "--policy", s(&policy)])?;
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("leaves out [\"README.md\"]"),
+        "{}",
+        stdout(&o)
+    );
+    // the same signature passes without the restriction
+    let relaxed = std::fs::read_to_string(&policy)?.replace("restrict_ignore_paths = true\n", "");
+    std::fs::write(&policy, relaxed)?;
+    let o = mg(&["gate", s(&m), "--policy", s(&policy)])?;
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    Ok(())
+}
+
+#[test]
 fn bad_policy_is_a_usage_error() -> TestResult {
     let tmp = tempfile::tempdir()?;
     let policy = write_policy(tmp.path(), "[scan]\nmax_severity = \"hgih\"\n")?;

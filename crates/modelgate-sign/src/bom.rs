@@ -144,7 +144,7 @@ fn data_stats(path: &Path) -> Result<DataStats, Error> {
                     continue;
                 }
                 rows += 1;
-                if rows as usize <= MAX_SCHEMA_ROWS
+                if rows <= MAX_SCHEMA_ROWS as u64
                     && let Ok(Value::Object(o)) = serde_json::from_str::<Value>(&line)
                 {
                     for k in o.keys() {

@@ -106,6 +106,10 @@ pub struct SignatureSection {
     /// Allowed file hash algorithms (default: any the verifier supports).
     #[serde(default)]
     pub allowed_hashes: Vec<String>,
+    /// Refuse signatures whose signed `ignore_paths` leave out more than the OMS defaults,
+    /// `.cache/huggingface` and the bundle itself (anything else there may change freely).
+    #[serde(default)]
+    pub restrict_ignore_paths: bool,
     #[serde(default)]
     pub keys: Vec<KeyEntry>,
     #[serde(default)]
@@ -498,6 +502,25 @@ fn check_signatures(
                 details.push(format!("  [{}] {p}", p.code()));
             }
             continue;
+        }
+        if sec.restrict_ignore_paths {
+            let own = b.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let extra: Vec<&String> = o
+                .ignore_paths
+                .iter()
+                .filter(|p| {
+                    !crate::walk::DEFAULT_IGNORES.contains(&p.as_str())
+                        && p.as_str() != crate::walk::HF_LOCAL_CACHE
+                        && p.as_str() != own
+                })
+                .collect();
+            if !extra.is_empty() {
+                details.push(format!(
+                    "{}: the signature leaves out {extra:?} (restrict_ignore_paths)",
+                    b.display()
+                ));
+                continue;
+            }
         }
         if !sec.allowed_hashes.is_empty()
             && let Some(h) = o.hash

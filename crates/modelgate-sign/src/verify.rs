@@ -231,6 +231,8 @@ pub struct Outcome {
     pub hash: Option<&'static str>,
     pub files_checked: usize,
     pub signed_resources: usize,
+    /// The signed `ignore_paths` (what the signer chose to leave out).
+    pub ignore_paths: Vec<String>,
 }
 
 impl Outcome {
@@ -396,6 +398,7 @@ pub fn verify(model: &Path, bundle: &[u8], opts: &VerifyOptions) -> Result<Outco
     out.method = Some(st.serialization.method);
     out.hash = Some(st.serialization.hash.name());
     out.signed_resources = st.resources.len();
+    out.ignore_paths = st.serialization.ignore_paths.clone();
     let computed = oms::root_digest(&st.resources);
     if computed.as_slice() != st.root_digest.as_slice() {
         return Ok(fail(
