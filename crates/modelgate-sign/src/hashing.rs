@@ -15,6 +15,19 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 const BUF: usize = 1 << 20;
+/// Read size for BLAKE3, large enough to split over threads.
+#[cfg(feature = "blake3")]
+const BLAKE3_BUF: usize = 8 << 20;
+#[cfg(feature = "blake3")]
+const BLAKE3_PARALLEL_MIN: usize = 1 << 20;
+
+fn buf_len(algo: HashAlgo) -> usize {
+    match algo {
+        #[cfg(feature = "blake3")]
+        HashAlgo::Blake3 => BLAKE3_BUF,
+        _ => BUF,
+    }
+}
 
 /// File hash algorithms of the OMS registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,7 +106,13 @@ impl Hasher {
             Hasher::Blake2b(h) => h.update(data),
             #[cfg(feature = "blake3")]
             Hasher::Blake3(h) => {
-                h.update(data);
+                // BLAKE3 is a tree hash: large reads are hashed on all cores (rayon), so one
+                // big file does not stay on one core.
+                if data.len() >= BLAKE3_PARALLEL_MIN {
+                    h.update_rayon(data);
+                } else {
+                    h.update(data);
+                }
             }
         }
     }
@@ -113,7 +132,7 @@ impl Hasher {
 pub fn hash_file(path: &Path, algo: HashAlgo) -> Result<Vec<u8>, Error> {
     let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = Hasher::new(algo)?;
-    let mut buf = vec![0u8; BUF];
+    let mut buf = vec![0u8; buf_len(algo)];
     loop {
         let n = match f.read(&mut buf) {
             Ok(0) => break,
@@ -247,6 +266,22 @@ mod tests {
             )?
         );
         assert!(hash_range(&p, 0, 10, HashAlgo::Sha256).is_err());
+        Ok(())
+    }
+
+    #[cfg(feature = "blake3")]
+    #[test]
+    fn blake3_parallel_reads_give_the_one_shot_digest() -> Result<(), Error> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let p = dir.path().join("big");
+        let data: Vec<u8> = (0..(19u32 << 20) + 12345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&p, &data).map_err(|e| Error::io(&p, e))?;
+        assert_eq!(
+            hash_file(&p, HashAlgo::Blake3)?,
+            blake3::hash(&data).as_bytes().to_vec()
+        );
         Ok(())
     }
 
