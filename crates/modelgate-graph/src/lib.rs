@@ -36,7 +36,7 @@ impl Default for GraphLimits {
     fn default() -> Self {
         GraphLimits {
             onnx: Limits::default(),
-            max_values: 4_000_000,
+            max_values: 1_000_000,
         }
     }
 }

@@ -445,3 +445,148 @@ mod mutation {
         }
     }
 }
+
+mod random_graphs {
+    use super::*;
+    use modelgate_graph::render::{self, RenderOptions};
+    use modelgate_graph::rules::Cx;
+    use proptest::prelude::*;
+
+    const OPS: &[&str] = &[
+        "Slice",
+        "Gather",
+        "Equal",
+        "Greater",
+        "Less",
+        "ReduceMax",
+        "ReduceMin",
+        "ReduceMean",
+        "Where",
+        "If",
+        "Add",
+        "Mul",
+        "Sub",
+        "MatMul",
+        "Gemm",
+        "Conv",
+        "Sigmoid",
+        "Clip",
+        "Sign",
+        "Cast",
+        "Concat",
+        "Shape",
+        "ArgMax",
+        "TopK",
+        "And",
+        "Not",
+        "Identity",
+        "Unsqueeze",
+        "Loop",
+        "Custom",
+    ];
+    const EXTREME: &[i64] = &[
+        0,
+        1,
+        -1,
+        2,
+        3,
+        64,
+        4096,
+        i64::MAX,
+        i64::MIN,
+        i32::MAX as i64,
+        -4097,
+    ];
+
+    fn build(spec: &[(usize, Vec<usize>, usize, usize)], consts: &[(usize, usize)]) -> Vec<u8> {
+        let mut names: Vec<String> = vec!["x".into(), "ids".into()];
+        let mut inits = Vec::new();
+        for (k, &(d, v)) in consts.iter().enumerate() {
+            let dims = vec![EXTREME[d % EXTREME.len()].clamp(0, 8)];
+            let n = dims[0] as usize;
+            inits.push(ftensor(
+                &format!("c{k}"),
+                &dims,
+                &vec![[0.0f32, 1.0, 16.0, 1e5, -3.5, f32::NAN][v % 6]; n],
+            ));
+            names.push(format!("c{k}"));
+        }
+        let mut nodes = Vec::new();
+        for (i, (op, ins, a, b)) in spec.iter().enumerate() {
+            let op = OPS[op % OPS.len()];
+            let inputs: Vec<String> = ins
+                .iter()
+                .map(|&j| names[j % names.len()].clone())
+                .collect();
+            let inputs: Vec<&str> = inputs.iter().map(|s| s.as_str()).collect();
+            let out = format!("v{i}");
+            let mut n = node(op, &format!("n{i}"), &inputs, &[&out]);
+            let e = |k: usize| EXTREME[k % EXTREME.len()];
+            n.attribute.push(ints_attr("axes", &[e(*a), e(*b)]));
+            n.attribute.push(ints_attr("starts", &[e(*b)]));
+            n.attribute.push(ints_attr("ends", &[e(*a)]));
+            n.attribute.push(proto::AttributeProto {
+                name: Some("axis".into()),
+                r#type: Some(2),
+                i: Some(e(*a)),
+                ..Default::default()
+            });
+            n.attribute.push(proto::AttributeProto {
+                name: Some("keepdims".into()),
+                r#type: Some(2),
+                i: Some(e(*b)),
+                ..Default::default()
+            });
+            if op == "If" || op == "Loop" {
+                let body = proto::GraphProto {
+                    node: vec![node(
+                        "Identity",
+                        &format!("b{i}"),
+                        &[names[a % names.len()].as_str()],
+                        &[&format!("bo{i}")],
+                    )],
+                    output: vec![vi(&format!("bo{i}"), 1, &[-1, 4])],
+                    input: vec![vi("iter", 7, &[]), vi("cond_in", 9, &[])],
+                    ..Default::default()
+                };
+                n.attribute.push(graph_attr(
+                    if op == "If" { "then_branch" } else { "body" },
+                    body.clone(),
+                ));
+                n.attribute.push(graph_attr("else_branch", body));
+            }
+            nodes.push(n);
+            names.push(out);
+        }
+        let last = names.last().cloned().unwrap_or_default();
+        model(
+            nodes,
+            vec![vi("x", 1, &[-1, 16]), vi("ids", 7, &[-1, -2])],
+            &[last.as_str()],
+            inits,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+        /// Random graphs with extreme attributes and constants: analysis, rendering and diff
+        /// terminate without panicking.
+        #[test]
+        fn random_graphs_never_panic(
+            spec in proptest::collection::vec((any::<usize>(), proptest::collection::vec(any::<usize>(), 0..4), any::<usize>(), any::<usize>()), 0..40),
+            consts in proptest::collection::vec((any::<usize>(), any::<usize>()), 0..6),
+        ) {
+            let bytes = build(&spec, &consts);
+            let limits = GraphLimits::default();
+            if let Ok(m) = modelgate_onnx::parse(&bytes, &limits.onnx) {
+                if let Ok(cx) = Cx::new(&m, &limits) {
+                    let a = cx.analyze();
+                    let _ = render::explain_text(&cx, &a, "t");
+                    let _ = render::to_svg(&cx, &a, &RenderOptions { full: true, max_nodes: 50 }, "t");
+                    let _ = render::to_dot(&cx, &a, &RenderOptions::default());
+                }
+                let _ = modelgate_graph::diff::diff_models(&m, &m, &limits);
+            }
+        }
+    }
+}
