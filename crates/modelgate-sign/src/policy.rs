@@ -453,6 +453,11 @@ fn check_signatures(
         for (name, trust) in trusts {
             let mut opts = VerifyOptions::new(trust);
             opts.signature_path = Some(b.clone());
+            // co-signatures stored in the model are not model files either
+            opts.ignore_paths = bundles
+                .iter()
+                .filter_map(|o| crate::sign::relative_inside(&input.model, o))
+                .collect();
             opts.ignore_unsigned_files = sec.allow_unsigned_files;
             let o = verify::verify(&input.model, &bytes, &opts)?;
             if o.signer.is_some() {
