@@ -3,7 +3,7 @@
 
 use crate::analyzers;
 use crate::engine::Analyzer;
-use crate::rules::{archive, generic, pickle};
+use crate::rules::{archive, generic, onnx, pickle};
 use modelgate_core::RuleMeta;
 
 /// Analyzers, tried in order; the first that handles a format analyses it.
@@ -14,6 +14,7 @@ pub static ANALYZERS: &[&dyn Analyzer] = &[
     &analyzers::tar::TarAnalyzer,
     &analyzers::npy::NpyAnalyzer,
     &analyzers::sevenz::SevenZAnalyzer,
+    &analyzers::onnx::OnnxAnalyzer,
     &analyzers::safetensors::SafetensorsAnalyzer,
     &analyzers::gguf::GgufAnalyzer,
     &analyzers::json::JsonAnalyzer,
@@ -47,6 +48,16 @@ pub static RULES: &[&RuleMeta] = &[
     &archive::polyglot::META,
     &archive::npy_object::META,
     &archive::torchscript_code::META,
+    &onnx::custom_operator::META,
+    &onnx::external_data_path::META,
+    // Shadow-logic graph rules, defined next to the graph analysis in modelgate-graph.
+    &modelgate_graph::core::CORE_RULES[0],
+    &modelgate_graph::core::CORE_RULES[1],
+    &modelgate_graph::core::CORE_RULES[2],
+    &modelgate_graph::core::CORE_RULES[3],
+    &modelgate_graph::core::CORE_RULES[4],
+    &modelgate_graph::core::CORE_RULES[5],
+    &modelgate_graph::core::CORE_RULES[6],
     &crate::rules::safetensors::malformed_header::META,
     &crate::rules::safetensors::invalid_tensor::META,
     &crate::rules::safetensors::unaccounted_bytes::META,

@@ -4,6 +4,7 @@ pub mod compressed;
 pub mod gguf;
 pub mod json;
 pub mod npy;
+pub mod onnx;
 pub mod pickle;
 pub mod safetensors;
 pub mod sevenz;

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod generic;
 pub mod gguf;
 pub mod keras;
+pub mod onnx;
 pub mod pickle;
 pub mod safetensors;
 pub mod template;
