@@ -32,6 +32,9 @@ pub struct AuditOptions {
     /// A cluster whose centroid is at most this cosine-similar to every other cluster's is
     /// isolated (junk candidate).
     pub ood_max_similarity: f64,
+    /// Also flag small isolated clusters with mixed labels as junk (off by default: natural
+    /// isolated topics with mixed labels exist in real data).
+    pub ood_clusters: bool,
     /// Smallest number of rows in one cluster that makes a flip campaign.
     pub campaign_min_rows: usize,
     /// Mean rows per similarity cluster for the campaign folds.
@@ -54,7 +57,8 @@ impl Default for AuditOptions {
             duplicates: true,
             ood: true,
             dup_threshold: 0.8,
-            ood_max_similarity: 0.1,
+            ood_max_similarity: 0.05,
+            ood_clusters: false,
             campaign_min_rows: 5,
             cluster_size: 100,
             campaigns_dense: false,
@@ -238,6 +242,12 @@ pub fn audit(
     opts: &AuditOptions,
 ) -> Result<Report> {
     let t0 = std::time::Instant::now();
+    let mut timings = serde_json::Map::new();
+    let mut t_lap = std::time::Instant::now();
+    let mut lap = |m: &mut serde_json::Map<String, Value>, name: &str| {
+        m.insert(name.to_string(), json!(r4(t_lap.elapsed().as_secs_f64())));
+        t_lap = std::time::Instant::now();
+    };
     let prep = prepare(records, vectors, opts)?;
     let n = records.rows;
     let k = prep.classes.len();
@@ -253,6 +263,7 @@ pub fn audit(
     let mut plots = PlotData::default();
     let mut extra = serde_json::Map::new();
 
+    lap(&mut timings, "features");
     // 1. Confident learning on stratified out-of-fold probabilities.
     let folds = stratified_folds(y, k, opts.folds.max(2), opts.seed);
     let p = oof_proba(&prep.x, y, k, &folds, model, opts.c);
@@ -291,6 +302,7 @@ pub fn audit(
         (0..n).map(|i| 1.0 - p[i * k + y[i]]).collect(),
     ));
 
+    lap(&mut timings, "confident_learning");
     let emb = if opts.campaigns || opts.ood {
         embed(&prep.x, 64)
     } else {
@@ -315,6 +327,17 @@ pub fn audit(
             let j = argmax(&pg[i * k..i * k + k]);
             groups.entry((clusters[i], y[i], j)).or_default().push(i);
         }
+        // Candidate groups, most hidden rows first; at most 4 are confirmed by refitting.
+        let mut groups: Vec<((usize, usize, usize), Vec<usize>)> = groups
+            .into_iter()
+            .filter(|(_, rows)| {
+                let hidden = rows.iter().filter(|&&i| !mask[i]).count();
+                hidden >= opts.campaign_min_rows && hidden * 2 >= rows.len()
+            })
+            .collect();
+        groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+        groups.truncate(4);
+        groups.sort_by_key(|g| g.0);
         let mut campaign_id = 0usize;
         for ((cl, s, j), rows) in groups {
             // A campaign hides from ordinary cross-validation: most of its rows are caught only
@@ -329,7 +352,7 @@ pub fn audit(
             let out: std::collections::HashSet<usize> = rows.iter().copied().collect();
             let train: Vec<usize> = (0..n).filter(|i| !out.contains(i)).collect();
             let m = match model {
-                ModelKind::Lr => fit_lr(&prep.x, y, k, &train, opts.c, 100),
+                ModelKind::Lr => fit_lr(&prep.x, y, k, &train, opts.c, 30),
                 ModelKind::Nb => fit_nb(&prep.x, y, k, &train, 0.1),
             };
             let rows: Vec<usize> = rows
@@ -373,6 +396,7 @@ pub fn audit(
         extra.insert("clusters".into(), json!(n_clusters));
     }
 
+    lap(&mut timings, "campaigns");
     // 3. Backdoor triggers.
     if opts.triggers {
         let tok = |i: usize| prep.tokens(records, i);
@@ -444,6 +468,7 @@ pub fn audit(
         );
     }
 
+    lap(&mut timings, "triggers");
     // 4. Exact and near duplicates with conflicting labels.
     if opts.duplicates {
         let comp: Vec<usize> = if prep.mode == "text" {
@@ -529,40 +554,61 @@ pub fn audit(
         }
     }
 
+    lap(&mut timings, "duplicates");
     // 5. Out-of-distribution junk: (a) gibberish rows, most of whose words occur nowhere else
     // in the file; (b) small, tight clusters unlike the rest of the data whose labels look
     // random (natural isolated topics carry a consistent label, injected junk does not).
     if opts.ood && n >= 20 {
         let mut flagged_ood = 0usize;
-        if let Featurizer::Text(idf) = &prep.featurizer {
-            let mask_bits = (1u64 << idf.cfg.dim_bits) - 1;
-            for i in 0..n {
-                let toks = prep.tokens(records, i);
-                if toks.len() < 5 {
+        if prep.mode == "text" {
+            // Exact document frequencies of the words (64-bit hashes, no bucket collisions).
+            let mut df: HashMap<u64, u32> = HashMap::new();
+            let row_words: Vec<Vec<u64>> = (0..n)
+                .map(|i| {
+                    let mut w: Vec<u64> = prep
+                        .tokens(records, i)
+                        .iter()
+                        .map(|t| crate::features::token_hash(t))
+                        .collect();
+                    w.sort_unstable();
+                    w
+                })
+                .collect();
+            for w in &row_words {
+                let mut u = w.clone();
+                u.dedup();
+                for h in u {
+                    *df.entry(h).or_default() += 1;
+                }
+            }
+            for (i, w) in row_words.iter().enumerate() {
+                if w.len() < 5 {
                     continue;
                 }
-                let unique = toks
+                let unique = w
                     .iter()
-                    .filter(|t| {
-                        let b =
-                            (crate::hash::mix(crate::features::token_hash(t)) & mask_bits) as usize;
-                        idf.idf.get(b).copied().unwrap_or(0.0) == 0.0
-                    })
+                    .filter(|h| df.get(h).copied().unwrap_or(0) <= 1)
                     .count();
-                let share = unique as f64 / toks.len() as f64;
+                let share = unique as f64 / w.len() as f64;
                 if share >= 0.7 {
                     flagged_ood += 1;
                     col.add(
                         i,
                         reason::OUT_OF_DISTRIBUTION,
                         share.min(0.99),
-                        json!({"kind": "gibberish", "words": toks.len(), "unique_word_share": r4(share)}),
+                        json!({"kind": "gibberish", "words": w.len(), "unique_word_share": r4(share)}),
                     );
                 }
             }
         }
-        let k_ood = (n / 25).clamp(2, 200);
-        let clusters = if prep.mode == "text" {
+        let k_ood = if opts.ood_clusters {
+            (n / 25).clamp(2, 200)
+        } else {
+            0
+        };
+        let clusters = if k_ood == 0 {
+            Vec::new()
+        } else if prep.mode == "text" {
             kmeans_sparse(&prep.x, k_ood, 15, opts.seed ^ 0x00d, 50_000)
         } else {
             kmeans(&emb, k_ood, 15, opts.seed ^ 0x00d)
@@ -602,8 +648,15 @@ pub fn audit(
         }
     }
 
+    lap(&mut timings, "junk");
     let flagged = col.finish(records.ids.as_deref(), &records.labels);
     let nf = flagged.len();
+    if std::env::var_os("MODELGATE_DATA_TIMINGS").is_some() {
+        eprintln!(
+            "modelgate data audit timings (s): {}",
+            Value::Object(timings)
+        );
+    }
     Ok(Report {
         tool: "modelgate",
         version: env!("CARGO_PKG_VERSION"),

@@ -108,7 +108,7 @@ pub fn fit(records: &Records, spec: &Spec, label_column: &str, limits: &Limits) 
     let n = records.rows;
     let k = prep.classes.len();
     let all: Vec<usize> = (0..n).collect();
-    let model = fit_lr(&prep.x, &prep.y, k, &all, opts.c, 100);
+    let model = fit_lr(&prep.x, &prep.y, k, &all, opts.c, crate::model::LR_MAX_ITER);
     let folds = stratified_folds(&prep.y, k, 5, 0);
     let p = oof_proba(&prep.x, &prep.y, k, &folds, ModelKind::Lr, opts.c);
     let mut thresholds = vec![0f64; k];

@@ -143,6 +143,9 @@ pub fn kmeans_sparse(
         }
     }
     let d = d.max(1);
+    // Cluster on each row's 32 heaviest features (re-normalised): the topic words decide the
+    // cluster, and the cost no longer grows with document length.
+    let x = &top_features(x, 32);
     let step = n.div_ceil(max_fit.max(1)).max(1);
     let fit: Vec<usize> = (0..n).step_by(step).collect();
     let sim = |c: &[f32], i: usize| -> f32 {
@@ -215,7 +218,7 @@ pub fn kmeans_sparse(
             .collect()
     };
     let mut assign = vec![usize::MAX; fit.len()];
-    for _ in 0..iters.max(1) {
+    for _ in 0..iters.clamp(1, 8) {
         let new = assign_rows(&fit, &centers);
         let changed = new != assign;
         assign = new;
@@ -244,6 +247,31 @@ pub fn kmeans_sparse(
     assign_rows(&all, &centers)
 }
 
+/// Keep each row's `m` largest-weight features, L2-normalised.
+pub fn top_features(x: &crate::features::Sparse, m: usize) -> crate::features::Sparse {
+    let mut out = crate::features::Sparse {
+        indptr: vec![0],
+        dim: x.dim,
+        ..Default::default()
+    };
+    for i in 0..x.rows() {
+        let (idx, val) = x.row(i);
+        let mut pairs: Vec<(u32, f32)> = idx.iter().copied().zip(val.iter().copied()).collect();
+        if pairs.len() > m {
+            pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            pairs.truncate(m);
+            pairs.sort_by_key(|p| p.0);
+        }
+        let norm = pairs.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+        for (j, v) in pairs {
+            out.idx.push(j);
+            out.val.push(if norm > 0.0 { v / norm } else { v });
+        }
+        out.indptr.push(out.idx.len());
+    }
+    out
+}
+
 /// Per cluster: (size, the largest cosine similarity of its centroid to any other cluster's
 /// centroid). Centroids are the L2-normalised mean of the sparse rows.
 pub fn isolation(x: &crate::features::Sparse, clusters: &[usize]) -> Vec<(usize, f64)> {
@@ -258,12 +286,36 @@ pub fn isolation(x: &crate::features::Sparse, clusters: &[usize]) -> Vec<(usize,
             *cents[c].entry(j).or_default() += f64::from(v);
         }
     }
-    for c in cents.iter_mut() {
-        let norm = c.values().map(|v| v * v).sum::<f64>().sqrt();
-        if norm > 0.0 {
-            c.values_mut().for_each(|v| *v /= norm);
+    // Each centroid: its 200 heaviest features, L2-normalised, sorted by feature (merge dot).
+    let tops: Vec<Vec<(u32, f64)>> = cents
+        .iter()
+        .map(|c| {
+            let mut v: Vec<(u32, f64)> = c.iter().map(|(&j, &w)| (j, w)).collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            v.truncate(200);
+            let norm = v.iter().map(|p| p.1 * p.1).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                v.iter_mut().for_each(|p| p.1 /= norm);
+            }
+            v.sort_by_key(|p| p.0);
+            v
+        })
+        .collect();
+    let dot = |a: &[(u32, f64)], b: &[(u32, f64)]| -> f64 {
+        let (mut i, mut j, mut s) = (0, 0, 0.0);
+        while i < a.len() && j < b.len() {
+            match a[i].0.cmp(&b[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    s += a[i].1 * b[j].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
         }
-    }
+        s
+    };
     (0..k)
         .map(|a| {
             let mut best: f64 = 0.0;
@@ -271,16 +323,7 @@ pub fn isolation(x: &crate::features::Sparse, clusters: &[usize]) -> Vec<(usize,
                 if a == b || size[b] == 0 {
                     continue;
                 }
-                let (small, large) = if cents[a].len() <= cents[b].len() {
-                    (&cents[a], &cents[b])
-                } else {
-                    (&cents[b], &cents[a])
-                };
-                let s: f64 = small
-                    .iter()
-                    .map(|(j, v)| v * large.get(j).copied().unwrap_or(0.0))
-                    .sum();
-                best = best.max(s);
+                best = best.max(dot(&tops[a], &tops[b]));
             }
             (size[a], best)
         })

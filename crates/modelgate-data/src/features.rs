@@ -49,7 +49,7 @@ pub struct FeatureConfig {
 impl Default for FeatureConfig {
     fn default() -> Self {
         FeatureConfig {
-            dim_bits: 18,
+            dim_bits: 20,
             ngram_max: 2,
             char_ngrams: false,
             min_df: 2,

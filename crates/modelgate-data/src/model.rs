@@ -6,6 +6,10 @@ use crate::features::Sparse;
 use crate::hash::Rng;
 use rayon::prelude::*;
 
+/// L-BFGS iterations for the logistic regression (probabilities change by < 1e-3 past it on
+/// the benchmark files).
+pub const LR_MAX_ITER: usize = 60;
+
 /// Which model produces probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -365,7 +369,7 @@ pub fn oof_proba(
                 return Vec::new();
             }
             let model = match kind {
-                ModelKind::Lr => fit_lr(x, y, k, &train, c, 100),
+                ModelKind::Lr => fit_lr(x, y, k, &train, c, LR_MAX_ITER),
                 ModelKind::Nb => fit_nb(x, y, k, &train, 0.1),
             };
             test.into_iter()

@@ -189,6 +189,26 @@ impl UnigramNb {
     pub fn scores(&self, toks: &[u64]) -> Vec<f64> {
         self.scores_with(toks, None, &[])
     }
+    /// The score terms that `words` (each with its count in the row) contribute to class c,
+    /// for a row of `len` tokens (leave-one-out when `own` is the row's label). Subtracting
+    /// them from [`scores_with`](Self::scores_with) ablates the words in O(words · k).
+    pub fn word_terms(&self, words: &[(u64, f64)], own: Option<usize>, len: f64) -> Vec<f64> {
+        (0..self.k)
+            .map(|c| {
+                let mine = own == Some(c);
+                let tot = self.totals.get(c).copied().unwrap_or(0.0) - if mine { len } else { 0.0 };
+                let denom = tot.max(0.0) + self.alpha * self.used;
+                words
+                    .iter()
+                    .map(|&(h, cnt)| {
+                        let num =
+                            (self.count(h, c) - if mine { cnt } else { 0.0 }).max(0.0) + self.alpha;
+                        cnt * (num / denom).ln()
+                    })
+                    .sum()
+            })
+            .collect()
+    }
 }
 
 pub struct TriggerResult {
@@ -270,6 +290,17 @@ pub fn find_triggers(
             cand.insert(*h, (t, s.n));
         }
     }
+    // Unigrams that may be clean-label triggers (their contexts are collected).
+    let clean_cand: std::collections::HashSet<u64> = cand
+        .iter()
+        .filter(|(h, (t, n))| {
+            *n == 1
+                && stats.get(*h).is_some_and(|s| {
+                    s.df() >= 20 && f64::from(s.counts[*t]) >= 0.98 * f64::from(s.df())
+                })
+        })
+        .map(|(h, _)| *h)
+        .collect();
     // Pass 2: background disagreement, candidate rows and names, ablation.
     let mut disagree_rows = 0usize;
     let mut rows_of: HashMap<u64, Vec<(usize, usize)>> = HashMap::new(); // (row, ablated argmax)
@@ -284,12 +315,21 @@ pub fn find_triggers(
         if argmax(&base) != yi {
             disagree_rows += 1;
         }
+        let mut counts: Vec<(u64, f64)> = Vec::new();
+        let mut sorted = hs.clone();
+        sorted.sort_unstable();
+        for h in sorted {
+            match counts.last_mut() {
+                Some((lh, c)) if *lh == h => *c += 1.0,
+                _ => counts.push((h, 1.0)),
+            }
+        }
         for (h, n, p) in row_ngrams(&hs, cfg.max_n) {
             let Some(&(t, _)) = cand.get(&h) else {
                 continue;
             };
             let n = n as usize;
-            if n == 1 {
+            if n == 1 && clean_cand.contains(&h) {
                 let e = ctx.entry(h).or_default();
                 for (q, &w) in hs.iter().enumerate() {
                     if w == h && e.0 < 10_000 {
@@ -308,7 +348,18 @@ pub fn find_triggers(
             let mut words: Vec<u64> = hs[p..p + n].to_vec();
             words.sort_unstable();
             words.dedup();
-            let s = nb.scores_with(&hs, Some(yi), &words);
+            let wc: Vec<(u64, f64)> = words
+                .iter()
+                .map(|w| {
+                    let c = counts
+                        .binary_search_by(|x| x.0.cmp(w))
+                        .map(|j| counts[j].1)
+                        .unwrap_or(0.0);
+                    (*w, c)
+                })
+                .collect();
+            let terms = nb.word_terms(&wc, Some(yi), hs.len() as f64);
+            let s: Vec<f64> = base.iter().zip(&terms).map(|(b, t)| b - t).collect();
             rows_of.entry(h).or_default().push((i, argmax(&s)));
         }
     }
