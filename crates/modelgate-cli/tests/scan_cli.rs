@@ -148,3 +148,32 @@ fn rule_docs_are_printed() {
         Some(2)
     );
 }
+
+#[test]
+fn without_paths_the_local_model_caches_are_scanned() {
+    let home = tempfile::tempdir().unwrap();
+    let snap = home.path().join("hub/models--acme--tiny/snapshots/abc123");
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::copy(
+        fixture("mal_reduce_downloader.pkl"),
+        snap.join("pytorch_model.bin"),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["scan", "--format", "json"])
+        .env("HOME", home.path())
+        .env("HF_HUB_CACHE", home.path().join("hub"))
+        .env_remove("HF_HOME")
+        .env_remove("TORCH_HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("scanning model cache") && stderr.contains("hub"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["files"][0]["verdict"], "malicious");
+}

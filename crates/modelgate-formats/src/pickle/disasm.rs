@@ -407,3 +407,30 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod oracle {
+    //! Differential test against CPython's `pickletools.genops` (recorded by
+    //! `tests/fixtures/gen/genops_oracle.py`): same opcodes at the same offsets.
+    use super::Disassembler;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn matches_pickletools_genops_on_every_fixture() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/scan");
+        let oracle: BTreeMap<String, Vec<(String, usize)>> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("GENOPS.json")).unwrap())
+                .unwrap();
+        assert!(oracle.len() >= 30);
+        for (name, expected) in oracle {
+            let data = std::fs::read(dir.join(&name)).unwrap();
+            let got: Vec<(String, usize)> = Disassembler::new(&data)
+                .map_while(Result::ok)
+                .map(|op| (op.opcode.name().to_string(), op.offset))
+                .take(expected.len())
+                .collect();
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+}
