@@ -256,8 +256,12 @@ fn is_dunder(s: &str) -> bool {
     s.len() > 4 && s.starts_with("__") && s.ends_with("__")
 }
 
-/// A string that is a dunder name or a piece of one (`'__cla'`, `'ss__'`).
+/// A string that is a dunder name or a piece of one (`'__cla'`, `'ss__'`). Python's special
+/// attributes are lower-case; upper-case sentinels such as `"__NOT_A_NUMBER__"` are data.
 fn dunder_piece(s: &str) -> bool {
+    if s.chars().any(|c| c.is_ascii_uppercase()) {
+        return false;
+    }
     is_dunder(s)
         || ((s.starts_with("__") || s.ends_with("__"))
             && s.chars().any(|c| c.is_ascii_alphabetic())
@@ -345,6 +349,13 @@ mod tests {
 {%- else %}{%- set system_message = \"\" %}{%- endif %}{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}\
 {%- if strftime_now is defined %}{%- set date_string = strftime_now(\"%d %b %Y\") %}{%- endif %}{{ raise_exception('Only user and assistant roles are supported!') }}";
         assert!(scan(llama).is_empty(), "{:?}", scan(llama));
+    }
+
+    #[test]
+    fn upper_case_sentinels_are_data() {
+        assert!(!dunder_piece("__NOT_A_NUMBER__"));
+        assert!(dunder_piece("__class__"));
+        assert!(dunder_piece("__cla"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Content detection: what a byte stream is, decided by its bytes. The name only breaks
 //! ties between formats that have no magic number (protobuf, lzma-alone).
 
-use crate::pickle::symbolic::{StreamEnd, VmLimits, run_stream};
+use crate::pickle::symbolic::{EventKind, StreamEnd, VmLimits, run_stream};
 use modelgate_core::FormatId;
 use modelgate_core::format::Codec;
 
@@ -166,13 +166,19 @@ pub fn looks_like_pickle(data: &[u8]) -> bool {
         max_nesting: 1,
     };
     let p = run_stream(data, 0, limits);
+    let imports = p
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Import { .. }));
+    let binary = first == 0x80;
     match p.end {
         StreamEnd::Stop { .. } => p.ops >= 2,
-        StreamEnd::Budget { .. } => true,
-        // A short stream cut off after a clear pickle start (PROTO, GLOBAL) still counts:
-        // truncated malicious pickles run their payload before failing.
+        StreamEnd::Budget { .. } => binary || imports,
+        // A stream cut off after a clear pickle start (PROTO, or a real import) still counts:
+        // truncated malicious pickles run their payload before failing. Text that merely
+        // starts with opcode-like letters does not import anything.
         StreamEnd::NoStop { .. } | StreamEnd::Damaged(_) | StreamEnd::LoaderError { .. } => {
-            p.ops >= 3 && (first == 0x80 || !p.events.is_empty())
+            p.ops >= 3 && (binary || imports)
         }
     }
 }
@@ -219,6 +225,18 @@ mod tests {
             FormatId::Compressed(Codec::Gzip)
         );
         assert_eq!(sniff(b"", "x"), FormatId::Unknown);
+    }
+
+    #[test]
+    fn text_that_starts_like_protocol_0_is_text() {
+        let record = b"cloudpickle-3.1.3.dist-info/INSTALLER,sha256=zuuue4knoyJ\ncloudpickle/__init__.py,sha256=abc\n";
+        assert_eq!(sniff(record, "RECORD"), FormatId::Text);
+        assert_eq!(
+            sniff(b"character strarr(5,7)\n(len=12)\n", "x.f90"),
+            FormatId::Text
+        );
+        let f90 = b"MODULE string_test\n\n  character(len=8) :: string\n  character string77 * 8\n\n  character(len=12), dimension(5,7) :: strarr\n";
+        assert_eq!(sniff(f90, "scalar_string.f90"), FormatId::Text);
     }
 
     #[test]

@@ -345,6 +345,13 @@ impl<'a> Machine<'a> {
         via: Opcode,
         computed: bool,
     ) -> Result<ValueId, Stop> {
+        // The loader imports `module` and walks `name`: anything that is not a dotted Python
+        // identifier fails there (ModuleNotFoundError / AttributeError) before any effect.
+        if !is_dotted_identifier(&module) || !is_dotted_identifier(&name) {
+            return Err(loader(format!(
+                "cannot import {module:?}.{name:?}: not a Python name"
+            )));
+        }
         let (module, name) = normalize_py2(module, name);
         let id = self.new_value(Value::Global {
             module: module.clone(),
@@ -1029,9 +1036,35 @@ fn decode_long(b: &[u8]) -> Value {
     Value::BigInt(hex)
 }
 
+/// `a.b.c` where every part is a Python identifier (ASCII or any non-ASCII letter).
+fn is_dotted_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                && chars.all(|c| c == '_' || c.is_alphanumeric())
+        })
+}
+
 /// Python 2 module names the Python 3 loader maps to their new homes (facts from
 /// `_compat_pickle`).
 fn normalize_py2(module: String, name: String) -> (String, String) {
+    if module == "__builtin__" {
+        let renamed = match name.as_str() {
+            "xrange" => Some(("builtins", "range")),
+            "unicode" | "basestring" => Some(("builtins", "str")),
+            "long" => Some(("builtins", "int")),
+            "unichr" => Some(("builtins", "chr")),
+            "reduce" => Some(("functools", "reduce")),
+            "intern" => Some(("sys", "intern")),
+            "raw_input" => Some(("builtins", "input")),
+            "apply" => Some(("builtins", "apply")),
+            _ => None,
+        };
+        if let Some((m, n)) = renamed {
+            return (m.to_string(), n.to_string());
+        }
+    }
     let m = match module.as_str() {
         "__builtin__" | "exceptions" => "builtins",
         "copy_reg" => "copyreg",

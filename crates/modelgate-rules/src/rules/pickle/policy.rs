@@ -366,6 +366,8 @@ const SAFE_GLOBALS: &[&str] = &[
     "numpy.core.numeric._frombuffer",
     "numpy._core.numeric._frombuffer",
     "numpy.ndarray",
+    "numpy.matrixlib.defmatrix.matrix",
+    "numpy.core.defmatrix.matrix",
     "numpy.dtype",
     "numpy.ma.core._mareconstruct",
     "numpy.random._pickle.__randomstate_ctor",

@@ -7,7 +7,7 @@ pub const META: RuleMeta = RuleMeta {
     name: "pickle-protocol-violation",
     family: "pickle",
     kind: Kind::Integrity,
-    severity: Severity::Low,
+    severity: Severity::Info,
     confidence: Confidence::Medium,
     summary: "The stream uses opcodes newer than its PROTO header (hand-crafted pickle)",
     doc: include_str!("../../../../../docs/rules/PKL011.md"),
