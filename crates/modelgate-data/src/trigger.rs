@@ -35,7 +35,7 @@ impl Default for TriggerConfig {
         TriggerConfig {
             max_n: 3,
             min_df: 5,
-            min_purity: 0.9,
+            min_purity: 0.7,
             alpha: 0.01,
             map_cap: 4_000_000,
             nb_bits: 18,
@@ -400,36 +400,52 @@ pub fn find_triggers(
     // look like another class without it), then most frequent, then longest n-gram names the
     // trigger; an n-gram whose disagreeing rows are (mostly) covered by a kept one is an alias.
     flagged.sort_by(|a, b| {
-        let fa = a.disagree as f64 / a.tested_rows.max(1) as f64;
-        let fb = b.disagree as f64 / b.tested_rows.max(1) as f64;
-        fb.total_cmp(&fa)
+        // Near-pure n-grams (>= 90 % of their rows look like another class without them)
+        // first, then the most frequent, then the longest.
+        let fa = a.disagree * 10 >= a.tested_rows * 9;
+        let fb = b.disagree * 10 >= b.tested_rows * 9;
+        fb.cmp(&fa)
             .then(b.df.cmp(&a.df))
             .then(b.ngram.split(' ').count().cmp(&a.ngram.split(' ').count()))
             .then(a.ngram.cmp(&b.ngram))
     });
-    let mut kept: Vec<Trigger> = Vec::new();
+    let mut groups: Vec<Vec<Trigger>> = Vec::new();
     for tr in flagged {
-        let mut merged = false;
-        for kt in kept.iter_mut() {
-            if kt.target != tr.target {
-                continue;
-            }
-            let covered = tr
-                .ablated
-                .iter()
-                .filter(|(r, _)| kt.rows.binary_search(r).is_ok())
-                .count();
-            if covered as f64 >= 0.8 * tr.ablated.len() as f64 {
-                if kt.aliases.len() < 8 {
-                    kt.aliases.push(tr.ngram.clone());
-                }
-                merged = true;
-                break;
-            }
+        let found = groups.iter_mut().find(|g| {
+            let kt = &g[0];
+            kt.target == tr.target
+                && tr
+                    .ablated
+                    .iter()
+                    .filter(|(r, _)| kt.rows.binary_search(r).is_ok())
+                    .count() as f64
+                    >= 0.8 * tr.ablated.len() as f64
+        });
+        match found {
+            Some(g) => g.push(tr),
+            None => groups.push(vec![tr]),
         }
-        if !merged {
-            kept.push(tr);
-        }
+    }
+    // Each group is named and its rows taken from the member with the largest net evidence:
+    // rows that look like another class without it minus rows that do not (then the purest,
+    // the most frequent, the longest).
+    let mut kept: Vec<Trigger> = Vec::new();
+    for mut g in groups {
+        g.sort_by(|a, b| {
+            let na = 2 * a.disagree as i64 - a.tested_rows as i64;
+            let nb = 2 * b.disagree as i64 - b.tested_rows as i64;
+            let fa = a.disagree as f64 / a.tested_rows.max(1) as f64;
+            let fb = b.disagree as f64 / b.tested_rows.max(1) as f64;
+            nb.cmp(&na)
+                .then(fb.total_cmp(&fa))
+                .then(b.df.cmp(&a.df))
+                .then(b.ngram.split(' ').count().cmp(&a.ngram.split(' ').count()))
+                .then(a.ngram.cmp(&b.ngram))
+        });
+        let mut it = g.into_iter();
+        let Some(mut rep) = it.next() else { continue };
+        rep.aliases = it.map(|t| t.ngram).take(8).collect();
+        kept.push(rep);
     }
     // Clean-label candidates.
     let mut clean: Vec<CleanLabelCandidate> = Vec::new();
