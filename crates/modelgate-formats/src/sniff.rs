@@ -159,6 +159,20 @@ pub fn looks_like_pickle(data: &[u8]) -> bool {
         // A lone STOP is a valid but empty pickle; treat as data, not a pickle.
         return false;
     }
+    if first == 0x80 && data.get(1).is_some_and(|p| (2..=5).contains(p)) {
+        // Binary pickles: PROTO 2-5 followed by opcodes that decode (or a STOP) is decisive
+        // without running the machine; random bytes pass this with probability ~1e-9.
+        let mut d = crate::pickle::Disassembler::new(data);
+        for i in 0..12 {
+            match d.next_op() {
+                None => return i >= 3,
+                Some(Ok(op)) if op.opcode == crate::pickle::Opcode::STOP => return i >= 2,
+                Some(Ok(_)) => {}
+                Some(Err(_)) => return i >= 3,
+            }
+        }
+        return true;
+    }
     let limits = VmLimits {
         max_ops: 256,
         max_values: 4096,

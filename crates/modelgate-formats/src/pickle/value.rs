@@ -116,10 +116,15 @@ impl Values {
 
     /// Python-like rendering, bounded in depth and length.
     pub fn render(&self, id: ValueId, data: &[u8]) -> String {
+        self.render_limited(id, data, MAX_RENDER)
+    }
+
+    /// Python-like rendering cut at about `limit` bytes (rendering stops early).
+    pub fn render_limited(&self, id: ValueId, data: &[u8], limit: usize) -> String {
         let mut out = String::new();
-        self.render_into(id, data, 0, &mut out);
-        if out.len() > MAX_RENDER {
-            let mut cut = MAX_RENDER;
+        self.render_into(id, data, 0, limit, &mut out);
+        if out.len() > limit {
+            let mut cut = limit;
             while !out.is_char_boundary(cut) {
                 cut -= 1;
             }
@@ -129,8 +134,8 @@ impl Values {
         out
     }
 
-    fn render_into(&self, id: ValueId, data: &[u8], depth: usize, out: &mut String) {
-        if depth > 8 || out.len() > MAX_RENDER {
+    fn render_into(&self, id: ValueId, data: &[u8], depth: usize, limit: usize, out: &mut String) {
+        if depth > 8 || out.len() > limit {
             out.push('…');
             return;
         }
@@ -151,7 +156,7 @@ impl Values {
             Value::Bytes(b) => render_bytes(b, out),
             Value::Tuple(v) => {
                 out.push('(');
-                self.render_seq(v, data, depth, out);
+                self.render_seq(v, data, depth, limit, out);
                 if v.len() == 1 {
                     out.push(',');
                 }
@@ -159,17 +164,17 @@ impl Values {
             }
             Value::List(v) => {
                 out.push('[');
-                self.render_seq(v, data, depth, out);
+                self.render_seq(v, data, depth, limit, out);
                 out.push(']');
             }
             Value::Set(v) => {
                 out.push('{');
-                self.render_seq(v, data, depth, out);
+                self.render_seq(v, data, depth, limit, out);
                 out.push('}');
             }
             Value::FrozenSet(v) => {
                 out.push_str("frozenset({");
-                self.render_seq(v, data, depth, out);
+                self.render_seq(v, data, depth, limit, out);
                 out.push_str("})");
             }
             Value::Dict(kv) => {
@@ -182,9 +187,9 @@ impl Values {
                         out.push('…');
                         break;
                     }
-                    self.render_into(*k, data, depth + 1, out);
+                    self.render_into(*k, data, depth + 1, limit, out);
                     out.push_str(": ");
-                    self.render_into(*v, data, depth + 1, out);
+                    self.render_into(*v, data, depth + 1, limit, out);
                 }
                 out.push('}');
             }
@@ -194,7 +199,7 @@ impl Values {
                 out.push_str(name);
             }
             Value::Attr { obj, name } => {
-                self.render_into(*obj, data, depth + 1, out);
+                self.render_into(*obj, data, depth + 1, limit, out);
                 out.push('.');
                 out.push_str(name);
             }
@@ -204,24 +209,24 @@ impl Values {
                 kwargs,
                 ..
             } => {
-                self.render_into(*callee, data, depth + 1, out);
+                self.render_into(*callee, data, depth + 1, limit, out);
                 out.push('(');
                 match self.get(*args) {
-                    Value::Tuple(v) | Value::List(v) => self.render_seq(v, data, depth, out),
+                    Value::Tuple(v) | Value::List(v) => self.render_seq(v, data, depth, limit, out),
                     _ => {
                         out.push('*');
-                        self.render_into(*args, data, depth + 1, out);
+                        self.render_into(*args, data, depth + 1, limit, out);
                     }
                 }
                 if let Some(kw) = kwargs {
                     out.push_str(", **");
-                    self.render_into(*kw, data, depth + 1, out);
+                    self.render_into(*kw, data, depth + 1, limit, out);
                 }
                 out.push(')');
             }
             Value::PersId(p) => {
                 out.push_str("persistent_load(");
-                self.render_into(*p, data, depth + 1, out);
+                self.render_into(*p, data, depth + 1, limit, out);
                 out.push(')');
             }
             Value::Buffer => out.push_str("<buffer>"),
@@ -231,16 +236,16 @@ impl Values {
         }
     }
 
-    fn render_seq(&self, v: &[ValueId], data: &[u8], depth: usize, out: &mut String) {
+    fn render_seq(&self, v: &[ValueId], data: &[u8], depth: usize, limit: usize, out: &mut String) {
         for (i, x) in v.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
-            if i >= 16 {
+            if i >= 16 || out.len() > limit {
                 let _ = write!(out, "… {} more", v.len() - i);
                 break;
             }
-            self.render_into(*x, data, depth + 1, out);
+            self.render_into(*x, data, depth + 1, limit, out);
         }
     }
 }

