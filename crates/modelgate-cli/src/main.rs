@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "modelgate", version, about = "Stop trojanized machine-learning models before they run")]
+#[command(
+    name = "modelgate",
+    version,
+    about = "Stop trojanized machine-learning models before they run"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,10 +24,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // -- subcommand variants (keep one per line) --
-    /// Apply a trust policy (signature, formats, scan findings, sources) to a model.
-    Gate(cmd::gate::Args),
     /// Emit a CycloneDX 1.6 ML-BOM for a model and its supply chain.
     Bom(cmd::bom::Args),
+    /// Apply a trust policy (signature, formats, scan findings, sources) to a model.
+    Gate(cmd::gate::Args),
+    /// Shadow-logic analysis of ONNX graphs: explain findings, draw, diff against a reference.
+    Graph(cmd::graph::Args),
     /// Scan model files and directories for code that runs on load (by content, never by name).
     Scan(cmd::scan::Args),
     /// List every rule.
@@ -32,33 +38,31 @@ enum Command {
     Rule(cmd::rules::ShowArgs),
     /// Convert a pickle-based PyTorch checkpoint to safetensors without executing it.
     Convert(cmd::convert::Args),
-    /// Shadow-logic analysis of ONNX graphs: explain findings, draw, diff against a reference.
-    Graph(cmd::graph::Args),
-    /// Find poisoned training/fine-tuning data and screen new batches.
-    Data(cmd::data::Args),
     /// Make an ECDSA key pair for model signing.
     Keygen(cmd::keygen::Args),
     /// Sign a model (OpenSSF Model Signing v1.0 bundle, compatible with model-signing).
     Sign(cmd::sign::Args),
     /// Verify a model signature and say exactly what changed.
     Verify(cmd::verify::Args),
+    /// Find poisoned training/fine-tuning data and screen new batches.
+    Data(cmd::data::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<u8> = match cli.command {
         // -- subcommand dispatch (keep one per line) --
-        Command::Gate(args) => cmd::gate::run(args),
         Command::Bom(args) => cmd::bom::run(args),
+        Command::Gate(args) => cmd::gate::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
         Command::Scan(args) => cmd::scan::run(args),
         Command::Rules(args) => cmd::rules::list(args),
         Command::Rule(args) => cmd::rules::show(args),
         Command::Convert(args) => cmd::convert::run(args),
-        Command::Graph(args) => cmd::graph::run(args),
-        Command::Data(args) => cmd::data::run(args),
         Command::Keygen(args) => cmd::keygen::run(args),
         Command::Sign(args) => cmd::sign::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Data(args) => cmd::data::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

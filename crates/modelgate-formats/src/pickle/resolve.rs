@@ -82,7 +82,8 @@ const PARTIAL: &[&str] = &[
 
 /// Resolve a value used as an object/callable to a dotted name, seeing through indirection.
 pub fn resolve(values: &Values, data: &[u8], id: ValueId) -> Target {
-    resolve_depth(values, id, 0).unwrap_or_else(|| Target::Unresolved(values.render_limited(id, data, 120)))
+    resolve_depth(values, id, 0)
+        .unwrap_or_else(|| Target::Unresolved(values.render_limited(id, data, 120)))
 }
 
 fn resolve_depth(values: &Values, id: ValueId, depth: usize) -> Option<Target> {
