@@ -400,22 +400,46 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
     }
 
     // 2. New trigger n-grams (batch statistics, ablation with the baseline NB).
-    let mut stats: HashMap<u64, (Vec<u32>, String)> = HashMap::new();
+    // n-gram statistics over distinct rows (a row repeated in the batch counts once).
+    let mut stats: HashMap<u64, GramStat> = HashMap::new();
     let mut row_grams: Vec<Vec<(u64, usize, usize)>> = Vec::with_capacity(n);
+    let mut seen_rows: HashSet<u64> = HashSet::new();
     for i in 0..n {
         let toks = tokens(i);
+        if !seen_rows.insert(content_hash(&toks)) {
+            row_grams.push(Vec::new());
+            continue;
+        }
         let g = ngrams(&toks, max_n);
         let yi = y.get(i).copied().unwrap_or(usize::MAX);
         for &(h, nn, pos) in &g {
-            let e = stats
-                .entry(h)
-                .or_insert_with(|| (vec![0; k], toks[pos..pos + nn].join(" ")));
+            let e = stats.entry(h).or_insert_with(|| (vec![0; k], (i, pos, nn)));
             if yi < k {
                 e.0[yi] += 1;
             }
         }
         row_grams.push(g);
     }
+    let row_hashes: Vec<Vec<u64>> = (0..n)
+        .map(|i| tokens(i).iter().map(|t| token_hash(t)).collect())
+        .collect();
+    // Per row: baseline NB scores and sorted token counts (for O(words) ablation).
+    let row_base: Vec<Vec<f64>> = row_hashes.iter().map(|hs| state.nb.scores(hs)).collect();
+    let row_counts: Vec<Vec<(u64, f64)>> = row_hashes
+        .iter()
+        .map(|hs| {
+            let mut v = hs.clone();
+            v.sort_unstable();
+            let mut out: Vec<(u64, f64)> = Vec::new();
+            for h in v {
+                match out.last_mut() {
+                    Some((lh, c)) if *lh == h => *c += 1.0,
+                    _ => out.push((h, 1.0)),
+                }
+            }
+            out
+        })
+        .collect();
     let mut cands: Vec<(u64, usize, u32)> = Vec::new();
     for (h, (c, _)) in &stats {
         let df: u32 = c.iter().sum();
@@ -430,6 +454,15 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
         }
     }
     cands.sort_unstable();
+    let cand_set: HashSet<u64> = cands.iter().map(|c| c.0).collect();
+    let mut postings: HashMap<u64, Vec<(usize, usize, usize)>> = HashMap::new();
+    for (i, grams) in row_grams.iter().enumerate() {
+        for &(h, nn, pos) in grams {
+            if cand_set.contains(&h) {
+                postings.entry(h).or_default().push((i, nn, pos));
+            }
+        }
+    }
     let m = cands.len().max(1) as f64;
     let mut triggers: Vec<NewTrigger> = Vec::new();
     for &(h, t, df) in &cands {
@@ -437,15 +470,14 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
         let mut rows = Vec::new();
         let mut dis = 0usize;
         let mut pairs: HashSet<(u64, u64)> = HashSet::new();
-        for (i, grams) in row_grams.iter().enumerate() {
+        for &(i, g1, g2) in postings.get(&h).map(Vec::as_slice).unwrap_or(&[]) {
             if y.get(i) != Some(&t) {
                 continue;
             }
-            let Some(g) = grams.iter().find(|g| g.0 == h) else {
+            let g = (h, g1, g2);
+            let Some(hs) = row_hashes.get(i) else {
                 continue;
             };
-            let toks = tokens(i);
-            let hs: Vec<u64> = toks.iter().map(|s| token_hash(s)).collect();
             let (pos, nn) = (g.2, g.1);
             pairs.insert((
                 if pos > 0 { hs[pos - 1] } else { 0 },
@@ -454,7 +486,19 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
             let mut words: Vec<u64> = hs[pos..pos + nn].to_vec();
             words.sort_unstable();
             words.dedup();
-            let s = state.nb.scores_with(&hs, None, &words);
+            let counts = &row_counts[i];
+            let wc: Vec<(u64, f64)> = words
+                .iter()
+                .map(|w| {
+                    let c = counts
+                        .binary_search_by(|x| x.0.cmp(w))
+                        .map(|j| counts[j].1)
+                        .unwrap_or(0.0);
+                    (*w, c)
+                })
+                .collect();
+            let terms = state.nb.word_terms(&wc, None, hs.len() as f64);
+            let s: Vec<f64> = row_base[i].iter().zip(&terms).map(|(b, t)| b - t).collect();
             if argmax(&s) != t {
                 dis += 1;
             }
@@ -473,7 +517,16 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
             && df >= 5.max((n / 50) as u32)
             && diversity >= 0.9;
         if dirty || clean {
-            let name = stats.get(&h).map(|s| s.1.clone()).unwrap_or_default();
+            let name = stats
+                .get(&h)
+                .map(|s| {
+                    let (r, pos, nn) = s.1;
+                    let toks = tokens(r);
+                    toks.get(pos..pos + nn)
+                        .map(|w| w.join(" "))
+                        .unwrap_or_default()
+                })
+                .unwrap_or_default();
             triggers.push(NewTrigger {
                 name,
                 target: t,
@@ -762,6 +815,9 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
         plots,
     })
 }
+
+/// Label counts of a batch n-gram and where it first occurs (row, position, length).
+type GramStat = (Vec<u32>, (usize, usize, usize));
 
 /// A trigger n-gram found in a batch.
 struct NewTrigger {
