@@ -56,7 +56,7 @@ with open(f"{out}/scale.csv", "w", newline="") as f:
 PY
 "$MODELGATE" data baseline "$OUT/screen_baseline.csv" --label label -o "$OUT/state.gz"
 /usr/bin/time -f "screen 10000 rows: %e s wall, %U s user, %M KB max RSS" "$MODELGATE" data screen "$OUT/state.gz" "$OUT/screen_batch10k.csv" --source source --format json -o "$OUT/screen.json" 2>&1 | tee "$OUT/screen.txt" || true
-"$VENV/bin/python" -c "import json; r=json.load(open('$OUT/screen.json')); print('screen verdict', r['verdict'], 'flagged', r['stats']['flagged_rows'])" | tee -a "$OUT/screen.txt"
+"$VENV/bin/python" -c "import json; r=json.load(open('$OUT/screen.json')); print('screen verdict', r['verdict'], 'flagged', r['stats']['flagged_rows'])" | tee -a "$OUT/screen.txt" || true
 echo "== scale: $SCALE rows ($(du -h "$OUT/scale.csv" | cut -f1))"
 /usr/bin/time -f "audit $SCALE rows: %e s wall, %U s user, %M KB max RSS" "$MODELGATE" data audit "$OUT/scale.csv" --label label --format json -o "$OUT/scale.json" 2>&1 | tail -1 | tee "$OUT/scale.txt" || true
 /usr/bin/time -f "cleanlab-LR $SCALE rows: %e s wall, %U s user, %M KB max RSS" "$VENV/bin/python" - "$OUT/scale.csv" <<'PY' 2>&1 | tail -1 | tee -a "$OUT/scale.txt"
