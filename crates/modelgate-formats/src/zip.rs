@@ -303,15 +303,16 @@ impl ZipArchive {
                 });
                 continue;
             };
-            let (Some(lflags), Some(lmethod), Some(lcrc), Some(lcs), Some(lus), Some(nl), Some(xl)) = (
-                u16_at(d, l + 6),
-                u16_at(d, l + 8),
-                u32_at(d, l + 14),
-                u32_at(d, l + 18),
-                u32_at(d, l + 22),
-                u16_at(d, l + 26),
-                u16_at(d, l + 28),
-            ) else {
+            let Some(LocalHeader {
+                flags: lflags,
+                method: lmethod,
+                crc32: lcrc,
+                compressed_size: lcs,
+                uncompressed_size: lus,
+                name_len: nl,
+                extra_len: xl,
+            }) = LocalHeader::read(d, l)
+            else {
                 issues.push(ZipIssue::LocalHeaderMissing {
                     name: e.name.clone(),
                     offset: lo,
@@ -498,6 +499,31 @@ impl ZipArchive {
     }
 }
 
+/// The fixed fields of a local file header at `at` (signature already checked by the caller).
+struct LocalHeader {
+    flags: u16,
+    method: u16,
+    crc32: u32,
+    compressed_size: u32,
+    uncompressed_size: u32,
+    name_len: u16,
+    extra_len: u16,
+}
+
+impl LocalHeader {
+    fn read(d: &[u8], at: usize) -> Option<LocalHeader> {
+        Some(LocalHeader {
+            flags: u16_at(d, at.checked_add(6)?)?,
+            method: u16_at(d, at.checked_add(8)?)?,
+            crc32: u32_at(d, at.checked_add(14)?)?,
+            compressed_size: u32_at(d, at.checked_add(18)?)?,
+            uncompressed_size: u32_at(d, at.checked_add(22)?)?,
+            name_len: u16_at(d, at.checked_add(26)?)?,
+            extra_len: u16_at(d, at.checked_add(28)?)?,
+        })
+    }
+}
+
 fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -569,15 +595,16 @@ fn local_walk(d: &[u8], max_entries: usize, issues: &mut Vec<ZipIssue>) -> Vec<Z
             break;
         }
         let at = pos + rel;
-        let (Some(flags), Some(method), Some(crc32), Some(cs), Some(us), Some(nl), Some(xl)) = (
-            u16_at(d, at + 6),
-            u16_at(d, at + 8),
-            u32_at(d, at + 14),
-            u32_at(d, at + 18),
-            u32_at(d, at + 22),
-            u16_at(d, at + 26),
-            u16_at(d, at + 28),
-        ) else {
+        let Some(LocalHeader {
+            flags,
+            method,
+            crc32,
+            compressed_size: cs,
+            uncompressed_size: us,
+            name_len: nl,
+            extra_len: xl,
+        }) = LocalHeader::read(d, at)
+        else {
             break;
         };
         let name = d
