@@ -1,7 +1,7 @@
 //! Content detection: what a byte stream is, decided by its bytes. The name only breaks
 //! ties between formats that have no magic number (protobuf, lzma-alone).
 
-use crate::pickle::symbolic::{EventKind, StreamEnd, VmLimits, run_stream};
+use crate::pickle::symbolic::{EventKind, StreamEnd, VmLimits, probe_stream};
 use modelgate_core::FormatId;
 use modelgate_core::format::Codec;
 
@@ -179,7 +179,7 @@ pub fn looks_like_pickle(data: &[u8]) -> bool {
         max_memo: 4096,
         max_nesting: 1,
     };
-    let p = run_stream(data, 0, limits);
+    let p = probe_stream(data, 0, limits);
     let imports = p
         .events
         .iter()

@@ -348,10 +348,8 @@ fn collect(
         });
         return;
     }
-    for entry in walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
+    // No sorting here: the report is sorted by path at the end.
+    for entry in walkdir::WalkDir::new(root).follow_links(false) {
         match entry {
             Ok(e) => {
                 let ft = e.file_type();

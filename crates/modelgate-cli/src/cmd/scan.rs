@@ -112,7 +112,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             )
         }
         Format::Json => {
-            serde_json::to_string_pretty(&modelgate_report::json::render(&report, version))? + "\n"
+            let mut buf = Vec::with_capacity(report.files.len() * 768);
+            modelgate_report::json::write(&report, version, &mut buf)?;
+            String::from_utf8(buf)?
         }
         Format::Sarif => {
             serde_json::to_string_pretty(&modelgate_report::sarif::render(&report, RULES, version))?

@@ -5,6 +5,7 @@
 //! [`DisasmError`] carrying the offset, so everything before the damage is kept.
 
 use super::opcodes::{ArgKind, Opcode, lookup};
+use std::borrow::Cow;
 use std::fmt;
 
 /// An opcode's decoded inline argument.
@@ -19,7 +20,7 @@ pub enum Arg<'a> {
     /// Binary strings, bytes and UTF-8 text payloads, as stored.
     Bytes(&'a [u8]),
     /// A decoded text line (`INT`, `LONG`, `FLOAT`, `GET`, `PUT`, `PERSID`, `UNICODE`, `STRING`).
-    Text(String),
+    Text(Cow<'a, str>),
     /// `STRING` payload after escape decoding (bytes).
     Escaped(Vec<u8>),
     /// `GLOBAL`/`INST`: module and name.
@@ -223,11 +224,16 @@ impl<'a> Disassembler<'a> {
             }
             ArgKind::DecimalNl | ArgKind::LongNl | ArgKind::FloatNl | ArgKind::LineNl => {
                 let l = self.line(start)?;
-                Arg::Text(String::from_utf8_lossy(strip_cr(l)).into_owned())
+                Arg::Text(String::from_utf8_lossy(strip_cr(l)))
             }
             ArgKind::UnicodeNl => {
                 let l = self.line(start)?;
-                Arg::Text(raw_unicode_escape_decode(l))
+                Arg::Text(if l.is_ascii() && !l.contains(&b'\\') {
+                    // Plain ASCII needs no decoding: borrow it.
+                    String::from_utf8_lossy(l)
+                } else {
+                    Cow::Owned(raw_unicode_escape_decode(l))
+                })
             }
             ArgKind::QuotedNl => {
                 let l = strip_cr(self.line(start)?);

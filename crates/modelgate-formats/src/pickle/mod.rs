@@ -1,6 +1,7 @@
 //! Pickle: opcode table, disassembler and a symbolic (non-executing) stack machine.
 
 pub mod disasm;
+pub mod memo;
 pub mod opcodes;
 pub mod resolve;
 pub mod symbolic;

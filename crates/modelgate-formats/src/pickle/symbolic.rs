@@ -6,6 +6,7 @@
 //! already ran them) and the damage is reported in [`StreamEnd`].
 
 use super::disasm::{Arg, DisasmError, Disassembler};
+use super::memo::Memo;
 use super::opcodes::Opcode;
 use super::value::{Value, ValueId, Values};
 use std::collections::HashMap;
@@ -112,7 +113,7 @@ pub struct Program {
 struct Saved {
     stack: Vec<ValueId>,
     marks: Vec<usize>,
-    memo: HashMap<i64, ValueId>,
+    memo: Memo,
     wrapper_result: ValueId,
 }
 
@@ -123,7 +124,7 @@ struct Machine<'a> {
     events: Vec<Event>,
     stack: Vec<ValueId>,
     marks: Vec<usize>,
-    memo: HashMap<i64, ValueId>,
+    memo: Memo,
     ext_registry: HashMap<i64, (String, String)>,
     protocol: u8,
     frame: Option<(usize, u64, usize)>,
@@ -134,14 +135,26 @@ struct Machine<'a> {
 
 /// Run the machine over one pickle stream starting at `start`.
 pub fn run_stream(data: &[u8], start: usize, limits: VmLimits) -> Program {
+    run(data, start, limits, false)
+}
+
+/// Like [`run_stream`], but stop (with [`StreamEnd::Budget`]) once the stream has imported
+/// something and run at least three opcodes without the loader failing: that is all content
+/// sniffing needs to know.
+pub fn probe_stream(data: &[u8], start: usize, limits: VmLimits) -> Program {
+    run(data, start, limits, true)
+}
+
+fn run(data: &[u8], start: usize, limits: VmLimits, stop_at_import: bool) -> Program {
     let mut m = Machine {
         data,
         limits,
-        values: Values::default(),
+        // Most opcodes make one value; reserving up front avoids regrowing the arena.
+        values: Values::with_capacity(data.len().saturating_sub(start).min(4096) / 2),
         events: Vec::new(),
-        stack: Vec::new(),
+        stack: Vec::with_capacity(32),
         marks: Vec::new(),
-        memo: HashMap::new(),
+        memo: Memo::default(),
         ext_registry: HashMap::new(),
         protocol: 0,
         frame: None,
@@ -151,6 +164,7 @@ pub fn run_stream(data: &[u8], start: usize, limits: VmLimits) -> Program {
     };
     let mut dis = Disassembler::at(data, start);
     let mut ops = 0usize;
+    let mut imported = false;
     let mut result = None;
     let end = loop {
         let pos = dis.offset();
@@ -181,7 +195,18 @@ pub fn run_stream(data: &[u8], start: usize, limits: VmLimits) -> Program {
         }
         m.check_frame_boundary(op.offset, op.opcode);
         match m.step(&op, &mut dis) {
-            Ok(Flow::Continue) => {}
+            Ok(Flow::Continue) => {
+                imported |= stop_at_import
+                    && m.events
+                        .last()
+                        .is_some_and(|e| matches!(e.kind, EventKind::Import { .. }));
+                if imported && ops >= 3 {
+                    break StreamEnd::Budget {
+                        offset: op.offset,
+                        what: "probe stops at the first import",
+                    };
+                }
+            }
             Ok(Flow::Stop(v)) => {
                 if let Some(s) = m.saved.pop() {
                     // End of a nested object-array pickle inside joblib: resume the outer one.
@@ -315,7 +340,7 @@ impl<'a> Machine<'a> {
         if idx < 0 {
             return Err(loader("negative PUT argument"));
         }
-        if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(&idx) {
+        if self.memo.len() >= self.limits.max_memo && !self.memo.contains(idx) {
             return Err(Stop::Budget("pickle memo budget"));
         }
         self.memo.insert(idx, v);
@@ -494,7 +519,7 @@ impl<'a> Machine<'a> {
                 let Arg::Text(t) = &op.arg else {
                     return Err(loader("PERSID without argument"));
                 };
-                let pid = self.new_value(Value::Str(t.clone()))?;
+                let pid = self.new_value(Value::Str(t.to_string()))?;
                 self.record(off, EventKind::PersistentLoad { pid });
                 return self.push(Value::PersId(pid));
             }
@@ -527,7 +552,7 @@ impl<'a> Machine<'a> {
                 let Arg::Text(t) = &op.arg else {
                     return Err(loader("UNICODE without argument"));
                 };
-                return self.push(Value::Str(t.clone()));
+                return self.push(Value::Str(t.to_string()));
             }
             O::BINUNICODE | O::SHORT_BINUNICODE | O::BINUNICODE8 => {
                 let Arg::Bytes(b) = op.arg else {
@@ -547,7 +572,11 @@ impl<'a> Machine<'a> {
             O::APPEND => {
                 let v = self.pop()?;
                 let target = self.top()?;
-                self.extend_list(off, target, vec![v], "append")?;
+                if let Some(Value::List(l)) = self.values.get_mut(target) {
+                    l.push(v);
+                } else {
+                    self.extend_list(off, target, vec![v], "append")?;
+                }
             }
             O::APPENDS => {
                 let items = self.pop_mark()?;
@@ -629,9 +658,9 @@ impl<'a> Machine<'a> {
             }
             O::GET | O::BINGET | O::LONG_BINGET => {
                 let idx = Self::int_arg(op)?;
-                let v = *self
+                let v = self
                     .memo
-                    .get(&idx)
+                    .get(idx)
                     .ok_or_else(|| loader(format!("memo value not found at index {idx}")))?;
                 self.stack.push(v);
             }

@@ -62,6 +62,13 @@ pub struct Values {
 }
 
 impl Values {
+    /// An empty arena with room for `n` values.
+    pub fn with_capacity(n: usize) -> Self {
+        Values {
+            items: Vec::with_capacity(n),
+        }
+    }
+
     pub fn push(&mut self, v: Value) -> ValueId {
         let id = ValueId::try_from(self.items.len()).unwrap_or(ValueId::MAX);
         if id != ValueId::MAX {

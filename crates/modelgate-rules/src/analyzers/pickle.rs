@@ -112,7 +112,7 @@ impl Analyzer for PickleAnalyzer {
         let tail_start = data.len().saturating_sub(65_557);
         let has_eocd = data
             .get(tail_start..)
-            .is_some_and(|t| t.windows(4).any(|w| w == b"PK\x05\x06"));
+            .is_some_and(|t| memchr::memmem::find(t, b"PK\x05\x06").is_some());
         if has_eocd
             && art
                 .path

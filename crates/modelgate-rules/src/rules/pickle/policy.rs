@@ -7,6 +7,9 @@
 //! dangerous (`asyncio.unix_events._UnixSubprocessTransport._start`), and nothing is trusted
 //! by prefix alone.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
 /// What a dangerous callable does, for explanations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Danger {
@@ -439,12 +442,22 @@ fn components(name: &str) -> impl Iterator<Item = &str> {
 /// Classify a dotted name. Dangerous entries match on whole components so that any
 /// submodule or attribute below a dangerous module is dangerous too.
 pub fn classify(name: &str) -> Class {
+    static DANGEROUS: LazyLock<HashMap<&'static str, Danger>> = LazyLock::new(|| {
+        let mut map = HashMap::new();
+        for (module, danger) in DANGEROUS_MODULES {
+            // The first entry for a module wins, as in the table's order.
+            map.entry(*module).or_insert(*danger);
+        }
+        map
+    });
+    static SAFE: LazyLock<HashSet<&'static str>> =
+        LazyLock::new(|| SAFE_GLOBALS.iter().copied().collect());
     for (i, _) in name
         .match_indices('.')
         .chain(std::iter::once((name.len(), "")))
     {
         let prefix = name.get(..i).unwrap_or(name);
-        if let Some((_, d)) = DANGEROUS_MODULES.iter().find(|(m, _)| *m == prefix) {
+        if let Some(d) = DANGEROUS.get(prefix) {
             return Class::Dangerous(*d);
         }
     }
@@ -455,7 +468,7 @@ pub fn classify(name: &str) -> Class {
     {
         return Class::Dangerous(Danger::Introspection);
     }
-    if SAFE_GLOBALS.contains(&name) || is_torch_dtype_or_storage(name) {
+    if SAFE.contains(name) || is_torch_dtype_or_storage(name) {
         return Class::Safe;
     }
     if let Some((module, last)) = name.rsplit_once('.') {
