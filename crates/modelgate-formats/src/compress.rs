@@ -42,7 +42,9 @@ impl std::fmt::Display for DecompressError {
 /// Ratios are only enforced once the output passes this size (small files compress well).
 const RATIO_FLOOR: u64 = 1 << 20;
 
-fn bounded<R: Read>(
+/// Read `r` to the end within the byte and ratio budgets (`input_len` is the compressed
+/// size the ratio is measured against).
+pub fn read_bounded<R: Read>(
     mut r: R,
     input_len: usize,
     max_bytes: u64,
@@ -85,31 +87,31 @@ pub fn decompress(
 ) -> Result<Vec<u8>, DecompressError> {
     let n = input.len();
     match method {
-        Method::Deflate => bounded(
+        Method::Deflate => read_bounded(
             flate2::read::DeflateDecoder::new(input),
             n,
             max_bytes,
             max_ratio,
         ),
-        Method::Zlib => bounded(
+        Method::Zlib => read_bounded(
             flate2::read::ZlibDecoder::new(input),
             n,
             max_bytes,
             max_ratio,
         ),
-        Method::Gzip => bounded(
+        Method::Gzip => read_bounded(
             flate2::read::MultiGzDecoder::new(input),
             n,
             max_bytes,
             max_ratio,
         ),
-        Method::Bzip2 => bounded(
+        Method::Bzip2 => read_bounded(
             bzip2::read::MultiBzDecoder::new(input),
             n,
             max_bytes,
             max_ratio,
         ),
-        Method::Xz => bounded(
+        Method::Xz => read_bounded(
             lzma_rust2::XzReader::new(input, true),
             n,
             max_bytes,
@@ -118,7 +120,7 @@ pub fn decompress(
         Method::Lzma => {
             let r = lzma_rust2::LzmaReader::new_mem_limit(input, u32::MAX, None)
                 .map_err(|e| DecompressError::Corrupt(e.to_string()))?;
-            bounded(r, n, max_bytes, max_ratio)
+            read_bounded(r, n, max_bytes, max_ratio)
         }
         Method::LzmaZip => {
             // 2-byte version, 2-byte properties size, then 5 bytes of properties.
@@ -139,14 +141,14 @@ pub fn decompress(
             let body = input.get(4 + props_len..).unwrap_or(&[]);
             let r = lzma_rust2::LzmaReader::new_with_props(body, u64::MAX, pb, dict, None)
                 .map_err(|e| DecompressError::Corrupt(e.to_string()))?;
-            bounded(r, n, max_bytes, max_ratio)
+            read_bounded(r, n, max_bytes, max_ratio)
         }
         Method::Zstd => {
             let r = ruzstd::decoding::StreamingDecoder::new(input)
                 .map_err(|e| DecompressError::Corrupt(e.to_string()))?;
-            bounded(r, n, max_bytes, max_ratio)
+            read_bounded(r, n, max_bytes, max_ratio)
         }
-        Method::Lz4 => bounded(
+        Method::Lz4 => read_bounded(
             lz4_flex::frame::FrameDecoder::new(input),
             n,
             max_bytes,

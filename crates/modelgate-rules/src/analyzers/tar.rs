@@ -8,7 +8,8 @@ use modelgate_core::FormatId;
 
 pub struct TarAnalyzer;
 
-fn escapes(name: &str) -> bool {
+/// Whether an archive member name leaves the extraction directory.
+pub(crate) fn escapes(name: &str) -> bool {
     let n = name.replace('\\', "/");
     n.starts_with('/') || n.split('/').any(|c| c == "..")
 }
