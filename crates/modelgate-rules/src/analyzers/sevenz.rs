@@ -56,30 +56,16 @@ impl Analyzer for SevenZAnalyzer {
             }
             members += 1;
             if members > limits.max_members {
-                cx.emit(
-                    budget_exceeded::META
-                        .finding(
-                            art.path.clone(),
-                            format!(
-                                "more than {} members; the rest were not analysed",
-                                limits.max_members
-                            ),
-                        )
-                        .with("budget", "max_members"),
-                );
+                cx.emit(budget_exceeded::too_many_members(
+                    art.path.clone(),
+                    limits.max_members,
+                ));
                 return Ok(EntryDecision::Stop);
             }
             let name = entry.name.clone();
             let member = art.path.join(name.clone());
             if escapes(&name) {
-                cx.emit(
-                    path_traversal::META
-                        .finding(
-                            member.clone(),
-                            format!("member name {name:?} escapes the extraction directory"),
-                        )
-                        .with("name", name.clone()),
-                );
+                cx.emit(path_traversal::member(member.clone(), &name));
             }
             match read_bounded(data, archive_len, limits.max_member_bytes, limits.max_ratio) {
                 Ok(bytes) => {

@@ -38,17 +38,10 @@ impl Analyzer for TarAnalyzer {
         };
         for (count, entry) in entries.enumerate() {
             if count >= limits.max_members {
-                cx.emit(
-                    budget_exceeded::META
-                        .finding(
-                            art.path.clone(),
-                            format!(
-                                "more than {} members; the rest were not analysed",
-                                limits.max_members
-                            ),
-                        )
-                        .with("budget", "max_members"),
-                );
+                cx.emit(budget_exceeded::too_many_members(
+                    art.path.clone(),
+                    limits.max_members,
+                ));
                 return;
             }
             if cx.out_of_time(&art.path) {
@@ -68,14 +61,7 @@ impl Analyzer for TarAnalyzer {
             let name = String::from_utf8_lossy(&name).into_owned();
             let member = art.path.join(name.clone());
             if escapes(&name) {
-                cx.emit(
-                    path_traversal::META
-                        .finding(
-                            member.clone(),
-                            format!("member name {name:?} escapes the extraction directory"),
-                        )
-                        .with("name", name.clone()),
-                );
+                cx.emit(path_traversal::member(member.clone(), &name));
             }
             let kind = entry.header().entry_type();
             if kind.is_symlink() || kind.is_hard_link() {

@@ -14,3 +14,12 @@ pub const META: RuleMeta = RuleMeta {
     references: &["CWE-22", "CWE-23"],
     since: "0.1.0",
 };
+
+/// The finding for a member whose name leaves the extraction directory.
+pub fn member(path: modelgate_core::VirtualPath, name: &str) -> modelgate_core::Finding {
+    META.finding(
+        path,
+        format!("member name {name:?} escapes the extraction directory"),
+    )
+    .with("name", name)
+}

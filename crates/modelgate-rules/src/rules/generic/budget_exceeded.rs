@@ -14,3 +14,15 @@ pub const META: RuleMeta = RuleMeta {
     references: &["CWE-400", "CWE-409"],
     since: "0.1.0",
 };
+
+/// A container had more members than the budget allows.
+pub fn too_many_members(
+    path: modelgate_core::VirtualPath,
+    limit: usize,
+) -> modelgate_core::Finding {
+    META.finding(
+        path,
+        format!("more than {limit} members; the rest were not analysed"),
+    )
+    .with("budget", "max_members")
+}
