@@ -75,14 +75,21 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
         return FormatId::Compressed(Codec::Lzma);
     }
     if looks_like_protobuf(data) {
-        if lower.ends_with("saved_model.pb") || lower.ends_with("saved_model.pbtxt") {
-            return FormatId::SavedModel;
-        }
         if lower.ends_with(".onnx") || looks_like_onnx(data) {
             return FormatId::Onnx;
         }
-        if lower.ends_with(".pb") {
-            return FormatId::TfGraphDef;
+        // TensorFlow messages are recognised by their structure, whatever the name.
+        match crate::tf::probe(data) {
+            Some(crate::tf::TfKind::SavedModel | crate::tf::TfKind::MetaGraph) => {
+                return FormatId::SavedModel;
+            }
+            Some(crate::tf::TfKind::GraphDef) => return FormatId::TfGraphDef,
+            None => {}
+        }
+        // The name breaks the tie for a damaged SavedModel; other `.pb` files
+        // (fingerprint.pb, keras_metadata.pb) are protobufs of other kinds.
+        if lower.ends_with("saved_model.pb") {
+            return FormatId::SavedModel;
         }
     }
     let first = data.iter().copied().find(|b| !b.is_ascii_whitespace());
