@@ -234,11 +234,13 @@ fn decode_func_ref(
     while let Some((n, v)) = f.next_field()? {
         match (n, v) {
             (1, Val::Len(b, _)) => out.name = text(b),
-            (2, Val::Len(b, at)) => {
-                if out.attrs.len() < cx.limits.max_attrs {
-                    let entry = decode_attr_entry(b, at, cx, depth.saturating_add(1))?;
-                    out.attrs.push(entry);
-                }
+            (2, Val::Len(b, at)) if out.attrs.len() < cx.limits.max_attrs => {
+                let entry = decode_attr_entry(b, at, cx, depth.saturating_add(1))?;
+                out.attrs.push(entry);
+            }
+            (2, Val::Len(_, at)) => {
+                let max = cx.limits.max_attrs;
+                cx.issue(at, format!("a function reference has more than {max} attributes; the rest were not analysed"));
             }
             _ => {}
         }

@@ -37,7 +37,9 @@ pub fn probe(data: &[u8]) -> Option<TfKind> {
 fn first_known<'a>(data: &'a [u8], known_max: u32, want: &[u32]) -> Option<(u32, &'a [u8])> {
     let mut f = Fields::new(data, 0);
     for _ in 0..MAX_PROBE_FIELDS {
-        let (n, v) = f.next_field().ok()??;
+        // A truncated file still shows what it is: its first message is checked as far as
+        // it goes (the parse then reports the truncation).
+        let (n, v) = f.next_field_prefix().ok()??;
         if n > known_max {
             continue;
         }
@@ -52,7 +54,7 @@ fn first_known<'a>(data: &'a [u8], known_max: u32, want: &[u32]) -> Option<(u32,
 fn is_saved_model(data: &[u8]) -> bool {
     let mut f = Fields::new(data, 0);
     for _ in 0..MAX_PROBE_FIELDS {
-        match f.next_field() {
+        match f.next_field_prefix() {
             Ok(Some((1, Val::Varint(v)))) if v <= 16 => {}
             Ok(Some((2, Val::Len(b, _)))) => return meta_graph_body(b),
             Ok(Some((n, _))) if n > 2 => {}
@@ -68,7 +70,7 @@ fn is_meta_graph(data: &[u8]) -> bool {
     let mut f = Fields::new(data, 0);
     let mut info_ok = false;
     for _ in 0..MAX_PROBE_FIELDS {
-        match f.next_field() {
+        match f.next_field_prefix() {
             Ok(Some((1, Val::Len(info, _)))) if !info_ok => info_ok = meta_info(info),
             Ok(Some((2, Val::Len(g, _)))) if info_ok => return g.is_empty() || is_graph_def(g),
             Ok(Some((3..=7, Val::Len(..)))) if info_ok => return true,
@@ -188,6 +190,8 @@ mod tests {
         let sm = [vec![0x08, 0x01], field(2, &mg)].concat();
         assert_eq!(probe(&sm), Some(TfKind::SavedModel));
         assert_eq!(probe(&mg), Some(TfKind::MetaGraph));
+        // Truncated inside the meta graph: still a SavedModel (the parse reports the cut).
+        assert_eq!(probe(&sm[..sm.len() - 3]), Some(TfKind::SavedModel));
         // fingerprint.pb: FingerprintDef{1 saved_model_checksum varint, ...}.
         let fp = [0x08, 0xd2, 0x85, 0xd8, 0xcc, 0x04, 0x10, 0x07];
         assert_eq!(probe(&fp), None);

@@ -57,6 +57,16 @@ impl<'a> Fields<'a> {
 
     /// The next field: its number and value; `None` at the end of the message.
     pub fn next_field(&mut self) -> Result<Option<(u32, Val<'a>)>, TfError> {
+        self.read_field(false)
+    }
+
+    /// Like [`Fields::next_field`], but a length-delimited payload that runs past the end is
+    /// returned cut to the bytes present (for content probes of truncated files).
+    pub fn next_field_prefix(&mut self) -> Result<Option<(u32, Val<'a>)>, TfError> {
+        self.read_field(true)
+    }
+
+    fn read_field(&mut self, prefix: bool) -> Result<Option<(u32, Val<'a>)>, TfError> {
         if self.pos >= self.data.len() {
             return Ok(None);
         }
@@ -83,9 +93,12 @@ impl<'a> Fields<'a> {
             2 => {
                 let (len, s) = varint(self.data, p).ok_or(TfError::Varint { offset: at })?;
                 let len = usize::try_from(len).map_err(|_| TfError::Truncated { offset: at })?;
-                let e = s
+                let mut e = s
                     .checked_add(len)
                     .ok_or(TfError::Truncated { offset: at })?;
+                if prefix && e > self.data.len() && s <= self.data.len() {
+                    e = self.data.len();
+                }
                 let payload = self
                     .data
                     .get(s..e)
@@ -105,30 +118,6 @@ impl<'a> Fields<'a> {
         };
         self.pos = end;
         Ok(Some((number, val)))
-    }
-}
-
-/// Decode a packed or single varint-encoded repeated field into `out` (at most `max` kept).
-pub fn varints(val: Val<'_>, out: &mut Vec<u64>, max: usize) {
-    match val {
-        Val::Varint(v) => {
-            if out.len() < max {
-                out.push(v);
-            }
-        }
-        Val::Len(bytes, _) => {
-            let mut p = 0;
-            while out.len() < max {
-                match varint(bytes, p) {
-                    Some((v, e)) => {
-                        out.push(v);
-                        p = e;
-                    }
-                    None => break,
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -173,16 +162,5 @@ mod tests {
         assert!(Fields::new(&[0x0b], 0).next_field().is_err()); // group start
         assert!(Fields::new(&[0x00], 0).next_field().is_err()); // field 0
         assert_eq!(varint(&[0xff; 3], 0), None);
-    }
-
-    #[test]
-    fn packed_and_unpacked_varints() {
-        let mut out = Vec::new();
-        varints(Val::Len(&[1, 0x80, 0x01, 3], 0), &mut out, 10);
-        varints(Val::Varint(9), &mut out, 10);
-        assert_eq!(out, vec![1, 128, 3, 9]);
-        let mut capped = Vec::new();
-        varints(Val::Len(&[1, 2, 3], 0), &mut capped, 2);
-        assert_eq!(capped, vec![1, 2]);
     }
 }
