@@ -274,4 +274,27 @@ mod tests {
             FormatId::Pickle { protocol: 0 }
         );
     }
+
+    #[test]
+    fn tensorflow_by_structure_whatever_the_name() {
+        let sm = include_bytes!("../../../tests/fixtures/scan/ok_tf_dense_savedmodel.pb");
+        let gd = include_bytes!("../../../tests/fixtures/scan/ok_tf_frozen_graph.pb");
+        let lite = include_bytes!("../../../tests/fixtures/scan/ok_tflite_dense.tflite");
+        let fp = include_bytes!("../../../tests/fixtures/tf/ok_savedmodel/fingerprint.pb");
+        for name in ["saved_model.pb", "model.bin", "x"] {
+            assert_eq!(sniff(sm, name), FormatId::SavedModel, "{name}");
+            assert_eq!(sniff(gd, name), FormatId::TfGraphDef, "{name}");
+            assert_eq!(sniff(lite, name), FormatId::TfLite, "{name}");
+        }
+        // fingerprint.pb is a protobuf, but no graph.
+        assert!(!matches!(
+            sniff(fp, "fingerprint.pb"),
+            FormatId::SavedModel | FormatId::TfGraphDef
+        ));
+        // A damaged saved_model.pb is still called one (the analyzer reports the damage).
+        assert_eq!(
+            sniff(b"\x12\x05\x0a\x03\x22\x01", "saved_model.pb"),
+            FormatId::SavedModel
+        );
+    }
 }

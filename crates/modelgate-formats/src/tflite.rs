@@ -339,6 +339,59 @@ impl<'a> Buf<'a> {
     }
 }
 
+/// Most bytes of a Flex op's custom options searched for its `NodeDef`.
+const MAX_FLEX_OPTIONS: usize = 1 << 20;
+
+/// The serialized TensorFlow `NodeDef` inside a Flex op's custom options, and its offset in
+/// `options`. The options are a FlexBuffer vector `[op name, NodeDef bytes]`; the NodeDef is
+/// found as a FlexBuffer string (length prefix of 1, 2 or 4 bytes, NUL after it) whose bytes
+/// start with the node's (optional, the converter leaves it out) name and then `op`.
+pub fn flex_node_def<'a>(options: &'a [u8], op: &str) -> Option<(&'a [u8], usize)> {
+    let window = options.get(..options.len().min(MAX_FLEX_OPTIONS))?;
+    for i in 1..window.len() {
+        if !matches!(window.get(i), Some(&0x0a) | Some(&0x12)) {
+            continue;
+        }
+        for width in [1usize, 2, 4] {
+            let Some(prefix) = i.checked_sub(width).and_then(|s| window.get(s..i)) else {
+                continue;
+            };
+            let len = prefix
+                .iter()
+                .rev()
+                .fold(0usize, |acc, b| acc.wrapping_shl(8) | usize::from(*b));
+            let Some(body) = i.checked_add(len).and_then(|e| {
+                (window.get(e) == Some(&0))
+                    .then(|| window.get(i..e))
+                    .flatten()
+            }) else {
+                continue;
+            };
+            if starts_with_name_then_op(body, op) {
+                return Some((body, i));
+            }
+        }
+    }
+    None
+}
+
+/// `[0a <len> name] 12 <len> op`: a NodeDef's first fields, cheaply.
+fn starts_with_name_then_op(body: &[u8], op: &str) -> bool {
+    let field = |pos: usize, key: u8| -> Option<(&[u8], usize)> {
+        if body.get(pos) != Some(&key) {
+            return None;
+        }
+        let (len, start) = crate::tf::wire::varint(body, pos.checked_add(1)?)?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        Some((body.get(start..end)?, end))
+    };
+    let op_at = field(0, 0x0a).map_or(0, |(_, end)| end);
+    match field(op_at, 0x12) {
+        Some((found, _)) => found == op.as_bytes(),
+        None => false,
+    }
+}
+
 /// Parse a TFLite flatbuffer.
 pub fn parse(data: &[u8], limits: &TfliteLimits) -> Result<TfliteModel, TfliteError> {
     if !is_tflite(data) {
@@ -508,6 +561,18 @@ mod tests {
         for cut in 0..d.len() {
             let _ = parse(&d[..cut], &TfliteLimits::default());
         }
+    }
+
+    #[test]
+    fn finds_the_node_def_of_a_flex_op() {
+        // FlexBuffer of TF 2.21's converter for FlexReadFile: [op name, NodeDef] (no name field).
+        let opts = b"\x08ReadFile\x00\x18\x12\x08ReadFile\x1a\x002\n\n\x08ReadFile\x00\x02$\x1b\x14\x14\x04(\x01";
+        let (body, at) = flex_node_def(opts, "ReadFile").unwrap();
+        assert_eq!(at, 11);
+        assert_eq!(body.len(), 0x18);
+        assert!(flex_node_def(opts, "WriteFile").is_none());
+        assert!(flex_node_def(b"", "ReadFile").is_none());
+        assert!(flex_node_def(&[0xff, 0x12, 0x02], "ReadFile").is_none());
     }
 
     #[test]

@@ -189,10 +189,24 @@ fn tflite_custom_flex_and_metadata_payloads() {
         dump(&fs)
     );
 
+    // The Flex op's NodeDef (in its custom options) is checked like a graph node.
     let fs = findings("mal_tflite_flex_read_file.tflite");
     let read = with_code(&fs, "TFG002");
     assert_eq!(read.len(), 1, "{}", dump(&fs));
-    assert_eq!(read[0].evidence_value("op"), Some("FlexReadFile"));
+    assert_eq!(read[0].evidence_value("op"), Some("ReadFile"));
+    assert!(
+        read[0].evidence_value("scope").unwrap().contains("(Flex)"),
+        "{}",
+        dump(&fs)
+    );
+
+    let fs = findings("mal_tflite_flex_print_to_file.tflite");
+    let p = with_code(&fs, "TFG005");
+    assert_eq!(p.len(), 1, "{}", dump(&fs));
+    assert_eq!(
+        p[0].evidence_value("output_stream"),
+        Some("file:///tmp/exfil.log")
+    );
 
     let fs = findings("mal_tflite_metadata_pickle.tflite");
     assert_eq!(with_code(&fs, "TFL003").len(), 1, "{}", dump(&fs));
@@ -232,4 +246,35 @@ fn malformed_inputs_are_findings() {
         with_code(&fs, "TFG001")[0].evidence_value("node"),
         Some("hidden")
     );
+}
+
+/// Scan a local corpus of real models (`MODELGATE_TF_CORPUS=dir cargo test -p modelgate-rules
+/// --test tensorflow -- --ignored`): every TF/TFLite file must parse and nothing may be
+/// reported above low. Used on the models shipped in PyPI packages (see docs in the report).
+#[test]
+#[ignore]
+fn local_corpus_of_real_models_is_clean() {
+    let Some(dir) = std::env::var_os("MODELGATE_TF_CORPUS") else {
+        return;
+    };
+    let r = scan_all(PathBuf::from(dir));
+    let mut tf = 0;
+    let mut loud = Vec::new();
+    for f in &r.files {
+        if f.format.starts_with("tf") {
+            tf += 1;
+            println!("{} {}", f.format, f.path);
+        }
+        for x in &f.findings {
+            println!("  {} {} {} {}", f.path, x.code, x.severity, x.message);
+            if x.severity > Severity::Low {
+                loud.push(format!(
+                    "{} {} {} {}",
+                    f.path, x.code, x.severity, x.message
+                ));
+            }
+        }
+    }
+    println!("{} files, {tf} TensorFlow/TFLite", r.files.len());
+    assert!(loud.is_empty(), "{}", loud.join("\n"));
 }

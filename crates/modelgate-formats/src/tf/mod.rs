@@ -272,6 +272,22 @@ impl Cx<'_> {
     }
 }
 
+/// Decode one serialized `NodeDef` (TFLite Flex ops carry one in their custom options).
+/// `base` is its offset in the file.
+pub fn parse_node(data: &[u8], base: usize, limits: &TfLimits) -> Result<Node, TfError> {
+    let mut cx = Cx {
+        limits,
+        nodes: 0,
+        issues: Vec::new(),
+    };
+    let mut node = Node {
+        offset: base,
+        ..Node::default()
+    };
+    graph::decode_node(data, base, &mut cx, &mut node)?;
+    Ok(node)
+}
+
 /// Decode `data` as `container`.
 pub fn parse(data: &[u8], container: Container, limits: &TfLimits) -> Parsed {
     let mut cx = Cx {

@@ -100,10 +100,10 @@ fn describe(what: &str, model: &TfModel) -> String {
 }
 
 /// Where a node is: scope (graph or function) and node name.
-struct Site<'a> {
-    path: &'a VirtualPath,
-    scope: String,
-    node: &'a Node,
+pub(crate) struct Site<'a> {
+    pub path: &'a VirtualPath,
+    pub scope: String,
+    pub node: &'a Node,
 }
 
 impl Site<'_> {
@@ -256,7 +256,14 @@ fn path_of(node: &Node, path: Path, index: &HashMap<&str, &Node>) -> Option<(Str
     }
 }
 
-fn check_node(cx: &mut ScanCx, site: &Site, index: &HashMap<&str, &Node>, assets: &HashSet<&str>) {
+/// Apply the op rules to one node; `index` resolves constant inputs of its scope and
+/// `assets` names the Const nodes the loader rebinds to asset files.
+pub(crate) fn check_node(
+    cx: &mut ScanCx,
+    site: &Site,
+    index: &HashMap<&str, &Node>,
+    assets: &HashSet<&str>,
+) {
     let node = site.node;
     for effect in effects(&node.op) {
         match effect {

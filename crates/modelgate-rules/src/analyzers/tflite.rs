@@ -2,8 +2,10 @@
 //! checked by the TensorFlow op rules, metadata buffers scanned for embedded payloads.
 
 use crate::analyzers::safetensors::is_payload;
+use crate::analyzers::tf::{Site, check_node};
 use crate::analyzers::tf_ops::{Effect, effects};
 use crate::engine::{Analyzer, Artifact, ScanCx};
+use crate::rules::archive::unreadable;
 use crate::rules::generic::{budget_exceeded, malformed};
 use crate::rules::tensorflow::{
     file_read, file_write, network_op, python_callback, tflite_custom_op, tflite_embedded_payload,
@@ -11,13 +13,18 @@ use crate::rules::tensorflow::{
 };
 use modelgate_core::{FormatId, Severity, VirtualPath};
 use modelgate_formats::tf::stock_ops;
+use modelgate_formats::tf::{self, TfLimits};
+use modelgate_formats::tflite::flex_node_def;
 use modelgate_formats::tflite::{TfliteError, TfliteLimits, TfliteModel, parse};
-use std::collections::BTreeMap;
+use modelgate_formats::zip::{ZipArchive, ZipReadError};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub struct TfliteAnalyzer;
 
 /// Most op names listed in one finding.
 const MAX_LISTED: usize = 16;
+/// Most Flex operators whose NodeDef is decoded and checked.
+const MAX_FLEX_NODES: usize = 100_000;
 
 impl Analyzer for TfliteAnalyzer {
     fn id(&self) -> &'static str {
@@ -58,8 +65,9 @@ impl Analyzer for TfliteAnalyzer {
                 model.metadata.len()
             ));
         }
-        check_operators(cx, &art.path, &model);
+        check_operators(cx, &art.path, &model, data);
         check_metadata(cx, art, &model);
+        check_associated_files(cx, art);
     }
 }
 
@@ -95,15 +103,22 @@ fn list(names: &[(&String, usize)]) -> String {
     s.join(", ")
 }
 
-fn check_operators(cx: &mut ScanCx, path: &VirtualPath, model: &TfliteModel) {
+fn check_operators(cx: &mut ScanCx, path: &VirtualPath, model: &TfliteModel, data: &[u8]) {
     let uses = custom_uses(model);
     let mut flex = Vec::new();
     let mut custom = Vec::new();
+    let checked = check_flex_nodes(cx, path, model, data);
     for (name, (n, offset)) in &uses {
         match name.strip_prefix("Flex") {
             Some(tf_op) if !tf_op.is_empty() => {
                 flex.push((name, *n));
-                check_flex_op(cx, &path.at(*offset as u64), name, tf_op);
+                check_flex_op(
+                    cx,
+                    &path.at(*offset as u64),
+                    name,
+                    tf_op,
+                    !checked.contains(name),
+                );
             }
             _ => custom.push((name, *n)),
         }
@@ -134,13 +149,12 @@ fn check_operators(cx: &mut ScanCx, path: &VirtualPath, model: &TfliteModel) {
         let all_known = custom
             .iter()
             .all(|(n, _)| tflite_custom_op::KNOWN.contains(&n.as_str()));
-        let shown: Vec<(&String, usize)> = custom.clone();
         let mut f = tflite_custom_op::META
             .finding(
                 path.at(at as u64),
                 format!(
                     "TFLite model needs custom op(s) the runtime must load: {}",
-                    list(&shown)
+                    list(&custom)
                 ),
             )
             .with(
@@ -158,10 +172,74 @@ fn check_operators(cx: &mut ScanCx, path: &VirtualPath, model: &TfliteModel) {
     }
 }
 
-/// A Flex op is the TF op `tf_op`: apply the TF op rules that need only the op's name.
-fn check_flex_op(cx: &mut ScanCx, at: &VirtualPath, flex: &str, tf_op: &str) {
+/// Flex operators carry the TensorFlow `NodeDef` they run: check each one with the TF node
+/// rules (attributes such as `PrintV2.output_stream` included). Returns the Flex op names
+/// whose NodeDef was found (the others get the name-only check).
+fn check_flex_nodes(
+    cx: &mut ScanCx,
+    path: &VirtualPath,
+    model: &TfliteModel,
+    data: &[u8],
+) -> BTreeSet<String> {
+    let mut checked = BTreeSet::new();
+    let mut seen = 0usize;
+    let (index, assets) = (HashMap::new(), HashSet::new());
+    for sg in &model.subgraphs {
+        for op in &sg.operators {
+            let Some(code) = usize::try_from(op.opcode_index)
+                .ok()
+                .and_then(|i| model.operator_codes.get(i))
+            else {
+                continue;
+            };
+            let Some(flex) = code
+                .custom_code
+                .as_deref()
+                .filter(|c| code.is_custom() && c.starts_with("Flex"))
+            else {
+                continue;
+            };
+            seen = seen.saturating_add(1);
+            if seen > MAX_FLEX_NODES {
+                cx.emit(
+                    budget_exceeded::META
+                        .finding(path.clone(), format!("more than {MAX_FLEX_NODES} Flex operators; the rest were checked by op name only"))
+                        .with("budget", "tflite-flex"),
+                );
+                return checked;
+            }
+            let tf_op = flex.trim_start_matches("Flex");
+            let Some(range) = op.custom_options.clone() else {
+                continue;
+            };
+            let Some((body, at)) = data
+                .get(range.clone())
+                .and_then(|o| flex_node_def(o, tf_op))
+            else {
+                continue;
+            };
+            let Ok(node) =
+                tf::parse_node(body, range.start.saturating_add(at), &TfLimits::default())
+            else {
+                continue;
+            };
+            checked.insert(flex.to_string());
+            let site = Site {
+                path,
+                scope: format!("TFLite subgraph {:?} (Flex)", sg.name),
+                node: &node,
+            };
+            check_node(cx, &site, &index, &assets);
+        }
+    }
+    checked
+}
+
+/// A Flex op is the TF op `tf_op`: check it is a stock op and, when its NodeDef was not
+/// found (`by_name`), apply the TF op rules that need only the op's name.
+fn check_flex_op(cx: &mut ScanCx, at: &VirtualPath, flex: &str, tf_op: &str, by_name: bool) {
     let msg = |what: &str| format!("Flex op {flex} (TensorFlow {tf_op}) {what}");
-    for effect in effects(tf_op) {
+    for effect in effects(tf_op).into_iter().filter(|_| by_name) {
         let f = match effect {
             Effect::Python => {
                 python_callback::META.finding(at.clone(), msg("calls back into Python"))
@@ -214,5 +292,44 @@ fn check_metadata(cx: &mut ScanCx, art: &Artifact, model: &TfliteModel) {
                 .with("format", format.name()),
         );
         cx.descend_as(art.path.join(format!("metadata/{}", md.name)), blob, format);
+    }
+}
+
+/// TFLite Support appends "associated files" (labels, vocabularies) to the model as a zip
+/// archive; its members are read like any zip member and scanned by content.
+fn check_associated_files(cx: &mut ScanCx, art: &Artifact) {
+    let limits = cx.limits().clone();
+    let archive = ZipArchive::parse(art.data.as_slice(), limits.max_members);
+    for e in archive.entries.iter().filter(|e| !e.is_dir) {
+        if cx.out_of_time(&art.path) {
+            return;
+        }
+        let member = art.path.join(format!("associated/{}", e.name));
+        match archive.read(
+            &art.data,
+            e,
+            limits.max_member_bytes,
+            limits.max_ratio,
+            true,
+        ) {
+            Ok(m) => {
+                if e.method != 0 && !cx.charge_expanded(&member, m.data.len() as u64) {
+                    return;
+                }
+                cx.descend(member, m.data);
+            }
+            Err(err @ (ZipReadError::TooLarge { .. } | ZipReadError::Ratio { .. })) => cx.emit(
+                budget_exceeded::META
+                    .finding(
+                        member,
+                        format!("associated file {err}; it was not analysed"),
+                    )
+                    .with("budget", "max_member_bytes"),
+            ),
+            Err(err) => cx.emit(
+                unreadable::META
+                    .finding(member, format!("associated file could not be read: {err}")),
+            ),
+        }
     }
 }
