@@ -64,6 +64,11 @@ fn exercise(data: &[u8]) {
                 assert!(r.end <= data.len());
             }
         }
+        for op in m.subgraphs.iter().flat_map(|s| &s.operators) {
+            if let Some(opts) = op.custom_options.clone().and_then(|r| data.get(r)) {
+                let _ = modelgate_formats::tflite::flex_node_def(opts, "ReadFile");
+            }
+        }
     }
     let r = modelgate_rules::scan_bytes("fuzz.bin", blob, &limits());
     assert!(

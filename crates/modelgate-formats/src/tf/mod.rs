@@ -377,6 +377,24 @@ mod tests {
     }
 
     #[test]
+    fn a_stand_alone_meta_graph_decodes() {
+        // The MetaGraphDef of a real SavedModel, cut out of it (what a `.meta` file holds).
+        let d = fixture("mal_tf_read_write_file.pb");
+        let mut f = wire::Fields::new(&d, 0);
+        let mut meta = None;
+        while let Ok(Some((n, v))) = f.next_field() {
+            if let (2, wire::Val::Len(b, _)) = (n, v) {
+                meta = Some(b.to_vec());
+            }
+        }
+        let meta = meta.unwrap();
+        assert_eq!(probe(&meta), Some(TfKind::MetaGraph));
+        let p = parse(&meta, Container::MetaGraph, &TfLimits::default());
+        assert_eq!(p.error, None);
+        assert!(ops(&p.model).iter().any(|(_, op)| op == "ReadFile"));
+    }
+
+    #[test]
     fn frozen_graph_def_decodes() {
         let d = fixture("ok_tf_frozen_graph.pb");
         assert_eq!(probe(&d), Some(TfKind::GraphDef));
