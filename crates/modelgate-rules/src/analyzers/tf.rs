@@ -102,7 +102,7 @@ fn describe(what: &str, model: &TfModel) -> String {
 /// Where a node is: scope (graph or function) and node name.
 pub(crate) struct Site<'a> {
     pub path: &'a VirtualPath,
-    pub scope: String,
+    pub scope: &'a str,
     pub node: &'a Node,
 }
 
@@ -116,7 +116,7 @@ impl Site<'_> {
             ),
         )
         .with("op", self.node.op.clone())
-        .with("scope", self.scope.clone())
+        .with("scope", self.scope.to_string())
         .with("node", self.node.name.clone())
     }
 }
@@ -140,31 +140,43 @@ fn check_model(cx: &mut ScanCx, path: &VirtualPath, model: &TfModel) {
             }
         }
     }
+    // Per meta graph: its library's function names (a node whose op is one is a call) and the
+    // tensors the loader rebinds to files under assets/ (TF1 SavedModels hold their
+    // export-time path in a Const of the graph).
+    let per_graph: Vec<(HashSet<&str>, HashSet<&str>)> = model
+        .meta_graphs
+        .iter()
+        .map(|mg| {
+            (
+                mg.graph.functions.iter().map(|f| f.name.as_str()).collect(),
+                mg.assets
+                    .iter()
+                    .map(|a| base_name(&a.tensor_name))
+                    .collect(),
+            )
+        })
+        .collect();
+    let no_assets = HashSet::new();
     for scope in model.scopes() {
-        let Some(mg) = model.meta_graphs.get(scope.meta_graph) else {
+        let Some((functions, graph_assets)) = per_graph.get(scope.meta_graph) else {
             continue;
         };
-        let functions: HashSet<&str> = mg.graph.functions.iter().map(|f| f.name.as_str()).collect();
-        // Tensors the loader rebinds to files under assets/ (TF1 SavedModels hold their
-        // export-time path in a Const).
-        let assets: HashSet<&str> = if scope.function.is_none() {
-            mg.assets
-                .iter()
-                .map(|a| base_name(&a.tensor_name))
-                .collect()
+        let assets = if scope.function.is_none() {
+            graph_assets
         } else {
-            HashSet::new()
+            &no_assets
         };
         let index: HashMap<&str, &Node> =
             scope.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
         let mut unknown: BTreeMap<&str, &Node> = BTreeMap::new();
+        let described = scope.describe();
         for node in scope.nodes {
             let site = Site {
                 path,
-                scope: scope.describe(),
+                scope: &described,
                 node,
             };
-            check_node(cx, &site, &index, &assets);
+            check_node(cx, &site, &index, assets);
             if !node.op.is_empty()
                 && !stock_ops::is_stock(&node.op)
                 && !functions.contains(node.op.as_str())

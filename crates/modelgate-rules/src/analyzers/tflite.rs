@@ -224,9 +224,10 @@ fn check_flex_nodes(
                 continue;
             };
             checked.insert(flex.to_string());
+            let scope = format!("TFLite subgraph {:?} (Flex)", sg.name);
             let site = Site {
                 path,
-                scope: format!("TFLite subgraph {:?} (Flex)", sg.name),
+                scope: &scope,
                 node: &node,
             };
             check_node(cx, &site, &index, &assets);
