@@ -234,6 +234,21 @@ fn malformed_inputs_are_findings() {
             dump(&fs)
         );
     }
+    let fs = findings("mal_tflite_bad_references.tflite");
+    let msgs: Vec<&str> = with_code(&fs, "GEN001")
+        .iter()
+        .map(|f| f.message.as_str())
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("opcode index past")),
+        "{}",
+        dump(&fs)
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("outside the file")),
+        "{}",
+        dump(&fs)
+    );
     let fs = findings("mal_tf_deep_nesting.pb");
     assert!(
         with_code(&fs, "GEN003")[0]

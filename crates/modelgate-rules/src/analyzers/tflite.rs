@@ -15,7 +15,9 @@ use modelgate_core::{FormatId, Severity, VirtualPath};
 use modelgate_formats::tf::stock_ops;
 use modelgate_formats::tf::{self, TfLimits};
 use modelgate_formats::tflite::flex_node_def;
-use modelgate_formats::tflite::{TfliteError, TfliteLimits, TfliteModel, parse};
+use modelgate_formats::tflite::{
+    BufferData, Operator, TfliteError, TfliteLimits, TfliteModel, parse,
+};
 use modelgate_formats::zip::{ZipArchive, ZipReadError};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -65,9 +67,51 @@ impl Analyzer for TfliteAnalyzer {
                 model.metadata.len()
             ));
         }
+        check_references(cx, &art.path, &model, data.len());
         check_operators(cx, &art.path, &model, data);
         check_metadata(cx, art, &model);
         check_associated_files(cx, art);
+    }
+}
+
+/// Operators naming an operator code that does not exist, and buffers placed outside the
+/// file: the runtime refuses such a model, other readers may not.
+fn check_references(cx: &mut ScanCx, path: &VirtualPath, model: &TfliteModel, len: usize) {
+    let codes = model.operator_codes.len();
+    let bad_ops: Vec<&Operator> = model
+        .subgraphs
+        .iter()
+        .flat_map(|s| &s.operators)
+        .filter(|op| usize::try_from(op.opcode_index).map_or(true, |i| i >= codes))
+        .collect();
+    if let Some(first) = bad_ops.first() {
+        cx.emit(malformed::META.finding(
+            path.at(first.offset as u64),
+            format!(
+                "TFLite: {} operator(s) use an opcode index past the {codes} operator code(s) (first: {})",
+                bad_ops.len(),
+                first.opcode_index
+            ),
+        ));
+    }
+    let outside: Vec<usize> = model
+        .buffers
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| {
+            matches!(b, BufferData::External { .. })
+                && u32::try_from(*i).map_or(true, |i| model.buffer_range(i, len).is_none())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(first) = outside.first() {
+        cx.emit(malformed::META.finding(
+            path.clone(),
+            format!(
+                "TFLite: {} buffer(s) point outside the file (first: buffer {first})",
+                outside.len()
+            ),
+        ));
     }
 }
 
