@@ -8,6 +8,8 @@ pub mod keras;
 pub mod pickle;
 pub mod safetensors;
 pub mod sniff;
+pub mod tf;
+pub mod tflite;
 pub mod zip;
 
 pub use sniff::sniff;

@@ -75,14 +75,21 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
         return FormatId::Compressed(Codec::Lzma);
     }
     if looks_like_protobuf(data) {
-        if lower.ends_with("saved_model.pb") || lower.ends_with("saved_model.pbtxt") {
-            return FormatId::SavedModel;
-        }
         if lower.ends_with(".onnx") || looks_like_onnx(data) {
             return FormatId::Onnx;
         }
-        if lower.ends_with(".pb") {
-            return FormatId::TfGraphDef;
+        // TensorFlow messages are recognised by their structure, whatever the name.
+        match crate::tf::probe(data) {
+            Some(crate::tf::TfKind::SavedModel | crate::tf::TfKind::MetaGraph) => {
+                return FormatId::SavedModel;
+            }
+            Some(crate::tf::TfKind::GraphDef) => return FormatId::TfGraphDef,
+            None => {}
+        }
+        // The name breaks the tie for a damaged SavedModel; other `.pb` files
+        // (fingerprint.pb, keras_metadata.pb) are protobufs of other kinds.
+        if lower.ends_with("saved_model.pb") {
+            return FormatId::SavedModel;
         }
     }
     let first = data.iter().copied().find(|b| !b.is_ascii_whitespace());
@@ -265,6 +272,29 @@ mod tests {
         assert_eq!(
             sniff(b"cos\nsystem\n(S'id'\ntR", "x"),
             FormatId::Pickle { protocol: 0 }
+        );
+    }
+
+    #[test]
+    fn tensorflow_by_structure_whatever_the_name() {
+        let sm = include_bytes!("../../../tests/fixtures/scan/ok_tf_dense_savedmodel.pb");
+        let gd = include_bytes!("../../../tests/fixtures/scan/ok_tf_frozen_graph.pb");
+        let lite = include_bytes!("../../../tests/fixtures/scan/ok_tflite_dense.tflite");
+        let fp = include_bytes!("../../../tests/fixtures/tf/ok_savedmodel/fingerprint.pb");
+        for name in ["saved_model.pb", "model.bin", "x"] {
+            assert_eq!(sniff(sm, name), FormatId::SavedModel, "{name}");
+            assert_eq!(sniff(gd, name), FormatId::TfGraphDef, "{name}");
+            assert_eq!(sniff(lite, name), FormatId::TfLite, "{name}");
+        }
+        // fingerprint.pb is a protobuf, but no graph.
+        assert!(!matches!(
+            sniff(fp, "fingerprint.pb"),
+            FormatId::SavedModel | FormatId::TfGraphDef
+        ));
+        // A damaged saved_model.pb is still called one (the analyzer reports the damage).
+        assert_eq!(
+            sniff(b"\x12\x05\x0a\x03\x22\x01", "saved_model.pb"),
+            FormatId::SavedModel
         );
     }
 }

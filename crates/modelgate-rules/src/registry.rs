@@ -18,6 +18,8 @@ pub static ANALYZERS: &[&dyn Analyzer] = &[
     &analyzers::safetensors::SafetensorsAnalyzer,
     &analyzers::gguf::GgufAnalyzer,
     &analyzers::json::JsonAnalyzer,
+    &analyzers::tf::TfAnalyzer,
+    &analyzers::tflite::TfliteAnalyzer,
 ];
 
 /// Every rule modelgate can report.
@@ -74,6 +76,17 @@ pub static RULES: &[&RuleMeta] = &[
     &crate::rules::keras::custom_object::META,
     &crate::rules::keras::external_model::META,
     &crate::rules::keras::file_reference::META,
+    &crate::rules::tensorflow::python_callback::META,
+    &crate::rules::tensorflow::file_read::META,
+    &crate::rules::tensorflow::file_write::META,
+    &crate::rules::tensorflow::checkpoint_path::META,
+    &crate::rules::tensorflow::print_to_file::META,
+    &crate::rules::tensorflow::network_op::META,
+    &crate::rules::tensorflow::unknown_op::META,
+    &crate::rules::tensorflow::asset_path::META,
+    &crate::rules::tensorflow::tflite_custom_op::META,
+    &crate::rules::tensorflow::tflite_flex_op::META,
+    &crate::rules::tensorflow::tflite_embedded_payload::META,
 ];
 
 /// Look a rule up by code (case-insensitive) or by name.

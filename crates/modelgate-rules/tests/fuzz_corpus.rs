@@ -4,6 +4,7 @@
 use modelgate_core::{Blob, Limits};
 use modelgate_formats::pickle::resolve::effective_call;
 use modelgate_formats::pickle::symbolic::{EventKind, VmLimits, run_stream};
+use modelgate_formats::tf::{Container, TfLimits};
 use modelgate_formats::zip::ZipArchive;
 use std::path::PathBuf;
 
@@ -20,7 +21,7 @@ fn limits() -> Limits {
     }
 }
 
-/// The bodies of the three fuzz targets.
+/// The bodies of the fuzz targets.
 fn exercise(data: &[u8]) {
     let p = run_stream(
         data,
@@ -43,6 +44,32 @@ fn exercise(data: &[u8]) {
     for e in &a.entries {
         let _ = a.read(&blob, e, 1 << 20, 100, true);
     }
+    let _ = modelgate_formats::tf::probe(data);
+    let tf_limits = TfLimits {
+        max_depth: 8,
+        max_nodes: 10_000,
+        ..TfLimits::default()
+    };
+    for c in [
+        Container::SavedModel,
+        Container::MetaGraph,
+        Container::GraphDef,
+    ] {
+        let p = modelgate_formats::tf::parse(data, c, &tf_limits);
+        assert!(p.model.node_count() <= tf_limits.max_nodes);
+    }
+    if let Ok(m) = modelgate_formats::tflite::parse(data, &Default::default()) {
+        for i in 0..m.buffers.len() {
+            if let Some(r) = m.buffer_range(i as u32, data.len()) {
+                assert!(r.end <= data.len());
+            }
+        }
+        for op in m.subgraphs.iter().flat_map(|s| &s.operators) {
+            if let Some(opts) = op.custom_options.clone().and_then(|r| data.get(r)) {
+                let _ = modelgate_formats::tflite::flex_node_def(opts, "ReadFile");
+            }
+        }
+    }
     let r = modelgate_rules::scan_bytes("fuzz.bin", blob, &limits());
     assert!(
         !r.findings.iter().any(|f| f.code == "GEN004"),
@@ -54,7 +81,13 @@ fn exercise(data: &[u8]) {
 #[test]
 fn committed_corpus_replays_without_panics() {
     let mut n = 0;
-    for target in ["pickle_vm", "zip_reader", "scan_bytes"] {
+    for target in [
+        "pickle_vm",
+        "zip_reader",
+        "scan_bytes",
+        "tf_proto",
+        "tflite_reader",
+    ] {
         let dir = root().join("fuzz/corpus").join(target);
         for entry in std::fs::read_dir(&dir).unwrap() {
             let data = std::fs::read(entry.unwrap().path()).unwrap();

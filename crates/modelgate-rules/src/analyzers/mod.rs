@@ -9,4 +9,7 @@ pub mod pickle;
 pub mod safetensors;
 pub mod sevenz;
 pub mod tar;
+pub mod tf;
+pub mod tf_ops;
+pub mod tflite;
 pub mod zip;

@@ -23,7 +23,7 @@ const STANDARD_DOMAINS: &[&str] = &[
     "org.pytorch.aten",
 ];
 
-fn escapes(location: &str) -> bool {
+pub(crate) fn escapes(location: &str) -> bool {
     let l = location.replace('\\', "/");
     let drive = l.len() >= 2
         && l.as_bytes().get(1) == Some(&b':')

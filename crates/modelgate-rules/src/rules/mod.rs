@@ -9,3 +9,4 @@ pub mod onnx;
 pub mod pickle;
 pub mod safetensors;
 pub mod template;
+pub mod tensorflow;

@@ -1,0 +1,295 @@
+//! TensorFlow SavedModel / GraphDef and TFLite analysis on fixtures made by real TensorFlow
+//! (tests/fixtures/gen/make_tf_fixtures.py): what each finding says and where it points.
+
+use modelgate_core::{Finding, Limits, Severity};
+use modelgate_rules::{ScanOptions, scan};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn scan_all(path: PathBuf) -> modelgate_core::Report {
+    scan(
+        &[path],
+        &ScanOptions {
+            limits: Limits::default(),
+            threads: Some(1),
+            progress: None,
+        },
+    )
+}
+
+fn findings(name: &str) -> Vec<Finding> {
+    let r = scan_all(root().join("scan").join(name));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    r.files.into_iter().flat_map(|f| f.findings).collect()
+}
+
+fn with_code<'a>(fs: &'a [Finding], code: &str) -> Vec<&'a Finding> {
+    fs.iter().filter(|f| f.code == code).collect()
+}
+
+fn dump(fs: &[Finding]) -> String {
+    fs.iter()
+        .map(|f| format!("{} {} {} {:?}", f.code, f.location, f.message, f.evidence))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn read_and_write_file_name_the_call_site_and_the_constant_path() {
+    let fs = findings("mal_tf_read_write_file.pb");
+    let read = with_code(&fs, "TFG002");
+    assert_eq!(read.len(), 1, "{}", dump(&fs));
+    let r = read[0];
+    assert_eq!(r.evidence_value("path"), Some("/etc/passwd"));
+    assert_eq!(r.severity, Severity::High, "absolute path");
+    assert!(
+        r.evidence_value("scope")
+            .unwrap()
+            .starts_with("function __inference")
+    );
+    assert_eq!(r.evidence_value("op"), Some("ReadFile"));
+    assert!(r.location.offset.is_some(), "points at the node");
+    let write = with_code(&fs, "TFG003");
+    assert_eq!(write.len(), 1, "{}", dump(&fs));
+    assert_eq!(
+        write[0].evidence_value("path"),
+        Some("../../../tmp/dropped.sh")
+    );
+    // The saver every SavedModel carries (SaveV2/RestoreV2 fed by a placeholder) is silent.
+    assert!(with_code(&fs, "TFG004").is_empty(), "{}", dump(&fs));
+}
+
+#[test]
+fn print_to_file_python_callback_and_checkpoint_paths() {
+    let fs = findings("mal_tf_print_to_file.pb");
+    let p = with_code(&fs, "TFG005");
+    assert_eq!(p.len(), 1, "{}", dump(&fs));
+    assert_eq!(
+        p[0].evidence_value("output_stream"),
+        Some("file:///tmp/exfil.log")
+    );
+
+    let fs = findings("mal_tf_py_function.pb");
+    let py = with_code(&fs, "TFG001");
+    assert_eq!(py.len(), 1, "{}", dump(&fs));
+    assert_eq!(py[0].evidence_value("op"), Some("EagerPyFunc"));
+    assert!(py[0].evidence_value("token").is_some());
+
+    let fs = findings("mal_tf_checkpoint_paths.pb");
+    let mut paths: Vec<&str> = with_code(&fs, "TFG004")
+        .iter()
+        .filter_map(|f| f.evidence_value("path"))
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["../../outside/ckpt", "/tmp/../etc/cron.d/job"],
+        "{}",
+        dump(&fs)
+    );
+}
+
+#[test]
+fn remote_paths_rpc_grpc_debug_urls_and_unknown_ops() {
+    let fs = findings("mal_tf_network_unknown_op.pb");
+    let net = with_code(&fs, "TFG006");
+    let targets: Vec<&str> = net
+        .iter()
+        .filter_map(|f| f.evidence_value("target"))
+        .collect();
+    assert!(
+        targets.contains(&"gs://attacker-bucket/payload"),
+        "{}",
+        dump(&fs)
+    );
+    assert!(
+        targets.contains(&"grpc://203.0.113.7:6064"),
+        "{}",
+        dump(&fs)
+    );
+    assert!(
+        net.iter()
+            .any(|f| f.evidence_value("op") == Some("RpcClient"))
+    );
+    // The remote path reaches ReadFile through an Identity node.
+    let read = with_code(&fs, "TFG002");
+    assert_eq!(
+        read[0].evidence_value("path"),
+        Some("gs://attacker-bucket/payload")
+    );
+    let unknown = with_code(&fs, "TFG007");
+    assert_eq!(unknown.len(), 1, "{}", dump(&fs));
+    assert_eq!(unknown[0].evidence_value("ops"), Some("Backdoor"));
+    assert!(unknown[0].message.contains("node evil"));
+}
+
+#[test]
+fn asset_traversal_is_found_and_rebound_asset_constants_are_not() {
+    let fs = findings("mal_tf_asset_traversal.pb");
+    let a = with_code(&fs, "TFG008");
+    assert_eq!(a.len(), 1, "{}", dump(&fs));
+    assert_eq!(a[0].evidence_value("asset"), Some("../../../../etc/passwd"));
+    // InitializeTableFromTextFileV2 reads "/export/model/assets/vocab.txt", but that Const is
+    // the asset tensor the loader rebinds.
+    assert!(with_code(&fs, "TFG002").is_empty(), "{}", dump(&fs));
+}
+
+#[test]
+fn a_whole_saved_model_directory_scans_clean() {
+    let r = scan_all(root().join("tf/ok_savedmodel"));
+    assert!(r.errors.is_empty());
+    let names: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
+    assert!(
+        names.iter().any(|n| n.ends_with("saved_model.pb")),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.contains("variables/")), "{names:?}");
+    for f in &r.files {
+        let loud: Vec<&Finding> = f
+            .findings
+            .iter()
+            .filter(|x| x.severity > Severity::Info)
+            .collect();
+        assert!(loud.is_empty(), "{}: {loud:?}", f.path);
+        if f.path.ends_with("saved_model.pb") {
+            assert_eq!(f.format, "tf-savedmodel");
+        } else {
+            assert!(
+                !f.format.starts_with("tf-"),
+                "{} sniffed as {}",
+                f.path,
+                f.format
+            );
+        }
+    }
+}
+
+#[test]
+fn tflite_custom_flex_and_metadata_payloads() {
+    let fs = findings("mal_tflite_custom_op.tflite");
+    let c = with_code(&fs, "TFL001");
+    assert_eq!(c.len(), 1, "{}", dump(&fs));
+    assert_eq!(c[0].severity, Severity::Medium);
+
+    let fs = findings("ok_tflite_flex_ops.tflite");
+    let flex = with_code(&fs, "TFL002");
+    assert_eq!(flex.len(), 1, "{}", dump(&fs));
+    assert!(
+        flex[0]
+            .evidence_value("ops")
+            .unwrap()
+            .contains("FlexStringSplitV2")
+    );
+    assert!(
+        fs.iter().all(|f| f.severity == Severity::Info),
+        "{}",
+        dump(&fs)
+    );
+
+    // The Flex op's NodeDef (in its custom options) is checked like a graph node.
+    let fs = findings("mal_tflite_flex_read_file.tflite");
+    let read = with_code(&fs, "TFG002");
+    assert_eq!(read.len(), 1, "{}", dump(&fs));
+    assert_eq!(read[0].evidence_value("op"), Some("ReadFile"));
+    assert!(
+        read[0].evidence_value("scope").unwrap().contains("(Flex)"),
+        "{}",
+        dump(&fs)
+    );
+
+    let fs = findings("mal_tflite_flex_print_to_file.tflite");
+    let p = with_code(&fs, "TFG005");
+    assert_eq!(p.len(), 1, "{}", dump(&fs));
+    assert_eq!(
+        p[0].evidence_value("output_stream"),
+        Some("file:///tmp/exfil.log")
+    );
+
+    let fs = findings("mal_tflite_metadata_pickle.tflite");
+    assert_eq!(with_code(&fs, "TFL003").len(), 1, "{}", dump(&fs));
+    let pkl = with_code(&fs, "PKL001");
+    assert_eq!(pkl.len(), 1, "{}", dump(&fs));
+    assert!(
+        pkl[0].location.to_string().contains("metadata/extra"),
+        "{}",
+        pkl[0].location
+    );
+}
+
+#[test]
+fn malformed_inputs_are_findings() {
+    for name in [
+        "mal_tf_truncated_savedmodel.pb",
+        "mal_tflite_truncated.tflite",
+        "mal_tflite_bad_root.tflite",
+    ] {
+        let fs = findings(name);
+        assert!(
+            fs.iter()
+                .any(|f| f.code == "GEN001" && !f.message.is_empty()),
+            "{name}: {}",
+            dump(&fs)
+        );
+    }
+    let fs = findings("mal_tflite_bad_references.tflite");
+    let msgs: Vec<&str> = with_code(&fs, "GEN001")
+        .iter()
+        .map(|f| f.message.as_str())
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("opcode index past")),
+        "{}",
+        dump(&fs)
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("outside the file")),
+        "{}",
+        dump(&fs)
+    );
+    let fs = findings("mal_tf_deep_nesting.pb");
+    assert!(
+        with_code(&fs, "GEN003")[0]
+            .message
+            .contains("nested deeper"),
+        "{}",
+        dump(&fs)
+    );
+    assert_eq!(
+        with_code(&fs, "TFG001")[0].evidence_value("node"),
+        Some("hidden")
+    );
+}
+
+/// Scan a local corpus of real models (`MODELGATE_TF_CORPUS=dir cargo test -p modelgate-rules
+/// --test tensorflow -- --ignored`): every TF/TFLite file must parse and nothing may be
+/// reported above low. Used on the models shipped in PyPI packages (see docs in the report).
+#[test]
+#[ignore]
+fn local_corpus_of_real_models_is_clean() {
+    let Some(dir) = std::env::var_os("MODELGATE_TF_CORPUS") else {
+        return;
+    };
+    let r = scan_all(PathBuf::from(dir));
+    let mut tf = 0;
+    let mut loud = Vec::new();
+    for f in &r.files {
+        if f.format.starts_with("tf") {
+            tf += 1;
+            println!("{} {}", f.format, f.path);
+        }
+        for x in &f.findings {
+            println!("  {} {} {} {}", f.path, x.code, x.severity, x.message);
+            if x.severity > Severity::Low {
+                loud.push(format!(
+                    "{} {} {} {}",
+                    f.path, x.code, x.severity, x.message
+                ));
+            }
+        }
+    }
+    println!("{} files, {tf} TensorFlow/TFLite", r.files.len());
+    assert!(loud.is_empty(), "{}", loud.join("\n"));
+}

@@ -1,0 +1,14 @@
+//! The TensorFlow protobuf reader: content probe, then every container kind under small
+//! budgets (deep attribute nesting, node counts).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use modelgate_formats::tf::{Container, TfLimits, parse, probe};
+
+fuzz_target!(|data: &[u8]| {
+    let _ = probe(data);
+    let limits = TfLimits { max_depth: 8, max_nodes: 10_000, ..TfLimits::default() };
+    for c in [Container::SavedModel, Container::MetaGraph, Container::GraphDef] {
+        let p = parse(data, c, &limits);
+        assert!(p.model.node_count() <= limits.max_nodes);
+    }
+});
