@@ -48,6 +48,11 @@ def detected(tool, out):
             return None
     return None
 
+# MODELGATE_BENCH_TOOLS=modelgate,picklescan limits the run to some tools (modelgate always runs).
+only = [t for t in os.environ.get("MODELGATE_BENCH_TOOLS", "").split(",") if t]
+if only:
+    tools = {k: v for k, v in tools.items() if k == "modelgate" or k in only}
+
 rows = []
 for name, cmd in tools.items():
     exe = cmd(small)[0]
