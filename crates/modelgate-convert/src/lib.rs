@@ -1,19 +1,28 @@
-//! Convert pickle-based PyTorch checkpoints to safetensors without executing them.
+//! Convert pickle-based PyTorch checkpoints (zip and legacy) and NumPy arrays to
+//! safetensors without executing them.
 //!
-//! The pickle is interpreted by the symbolic machine of `modelgate-formats`: nothing is
+//! Pickles are interpreted by the symbolic machine of `modelgate-formats`: nothing is
 //! imported or called. Only the globals that tensor reconstruction needs are accepted
-//! (`collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`,
-//! typed storage classes); anything else refuses the file, together with the findings that
-//! `modelgate scan` reports for it.
+//! (`collections.OrderedDict`, the `torch._utils._rebuild_tensor*` / `_rebuild_parameter*`
+//! functions, storage classes and dtypes); anything else refuses the file, together with the
+//! findings that `modelgate scan` reports for it.
 
+mod dtype;
 mod mmap;
 mod plan;
 mod safetensors;
+mod shared;
+mod torch_legacy;
+mod torch_pickle;
+mod torch_zip;
 
-pub use plan::{Dtype, Plan, TensorPlan, plan_torch_zip};
+pub use dtype::Dtype;
+pub use plan::{Plan, TensorPlan};
 pub use safetensors::write_safetensors;
+pub use torch_legacy::plan_torch_legacy;
+pub use torch_zip::plan_torch_zip;
 
-use modelgate_core::{Blob, Finding, Limits, Severity};
+use modelgate_core::{Blob, Finding, FormatId, Limits, Severity};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -92,7 +101,7 @@ pub fn scan_gate(input: &Input) -> Result<(), ConvertError> {
 /// carries the scan findings too.
 pub fn plan(input: &Input, opts: &Options) -> Result<Plan, ConvertError> {
     scan_gate(input)?;
-    match plan_torch_zip(&input.blob, opts.key.as_deref()) {
+    match plan_bytes(&input.blob, &input.name, opts) {
         Err(ConvertError::Refused { reasons, .. }) => {
             let report =
                 modelgate_rules::scan_bytes(&input.name, input.blob.clone(), &Limits::default());
@@ -102,6 +111,19 @@ pub fn plan(input: &Input, opts: &Options) -> Result<Plan, ConvertError> {
             })
         }
         other => other,
+    }
+}
+
+/// Static reconstruction only (no scan gate), dispatched on the content of `blob`.
+pub fn plan_bytes(blob: &Blob, name: &str, opts: &Options) -> Result<Plan, ConvertError> {
+    let key = opts.key.as_deref();
+    match modelgate_formats::sniff(blob.as_slice(), name) {
+        FormatId::Zip | FormatId::TorchZip => plan_torch_zip(blob, key),
+        FormatId::TorchLegacy => plan_torch_legacy(blob, key),
+        other => Err(ConvertError::Unsupported(format!(
+            "{name}: {} is not a format modelgate convert reads (PyTorch zip or legacy)",
+            other.name()
+        ))),
     }
 }
 

@@ -26,7 +26,7 @@ pub fn write_safetensors(plan: &Plan, source_sha256: &str, out: &Path) -> Result
         w.write_all(&(header.len() as u64).to_le_bytes())?;
         w.write_all(&header)?;
         for t in &plan.tensors {
-            write_tensor(&mut w, t, plan.big_endian)?;
+            write_tensor(&mut w, t)?;
         }
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
@@ -49,7 +49,11 @@ pub fn write_safetensors(plan: &Plan, source_sha256: &str, out: &Path) -> Result
 pub(crate) fn header_bytes(plan: &Plan, source_sha256: &str) -> Result<Vec<u8>, ConvertError> {
     let mut map: BTreeMap<String, Value> = BTreeMap::new();
     let mut meta = Map::new();
-    meta.insert("format".into(), json!("pt"));
+    meta.insert("format".into(), json!(plan.format));
+    // Like `safetensors.torch.save_model`: `{dropped: kept}` so that loaders can re-tie.
+    for (dropped, kept) in &plan.dropped {
+        meta.entry(dropped.clone()).or_insert_with(|| json!(kept));
+    }
     meta.insert("source_sha256".into(), json!(source_sha256));
     meta.insert(
         "converted_by".into(),
@@ -75,7 +79,8 @@ pub(crate) fn header_bytes(plan: &Plan, source_sha256: &str) -> Result<Vec<u8>, 
     Ok(h)
 }
 
-fn write_tensor(w: &mut impl Write, t: &TensorPlan, big_endian: bool) -> Result<(), ConvertError> {
+fn write_tensor(w: &mut impl Write, t: &TensorPlan) -> Result<(), ConvertError> {
+    let big_endian = t.swap;
     let es = t.dtype.size();
     let numel = t.numel();
     if numel == 0 {

@@ -11,79 +11,65 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Parse a safetensors file strictly: header length, JSON, offsets contiguous and covering
-/// the data section, alignment of the data section.
-fn read_safetensors(bytes: &[u8]) -> (serde_json::Map<String, Value>, &[u8]) {
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    assert_eq!((8 + n) % 8, 0, "data section aligned to 8");
-    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    let data = &bytes[8 + n..];
-    let mut spans: Vec<(u64, u64)> = header
-        .iter()
-        .filter(|(k, _)| *k != "__metadata__")
-        .map(|(_, v)| {
-            let o = v["data_offsets"].as_array().unwrap();
-            (o[0].as_u64().unwrap(), o[1].as_u64().unwrap())
-        })
-        .collect();
-    spans.sort();
-    let mut pos = 0;
-    for (b, e) in spans {
-        assert_eq!(b, pos, "offsets contiguous");
-        pos = e;
-    }
-    assert_eq!(pos as usize, data.len(), "offsets cover the data");
-    (header, data)
+/// What a converted file holds, read with the `safetensors` crate.
+struct Converted {
+    notes: Vec<String>,
+    metadata: std::collections::HashMap<String, String>,
+    names: Vec<String>,
 }
 
-fn roundtrip(name: &str, key: Option<&str>, prefix: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.safetensors");
-    let plan = convert_file(
-        &fixture(&format!("{name}.pt")),
-        &out,
-        &Options {
-            key: key.map(str::to_string),
-        },
-    )
-    .unwrap();
-    let bytes = std::fs::read(&out).unwrap();
-    let (header, data) = read_safetensors(&bytes);
+/// Check `out` against `expected` (name -> dtype, shape, hex of little-endian bytes), with
+/// the `safetensors` crate as the reader. Also: the data section is 8-byte aligned, the
+/// source hash is recorded, and the output passes `modelgate scan` with nothing above info.
+fn check_output(out: &Path, expected_json: &str, prefix: &str, source: &Path) -> Converted {
+    let bytes = std::fs::read(out).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert_eq!((8 + n) % 8, 0, "data section aligned to 8");
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = meta.metadata().clone().unwrap_or_default();
     let expected: serde_json::Map<String, Value> =
-        serde_json::from_slice(&std::fs::read(fixture(&format!("{name}.expected.json"))).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(fixture(expected_json)).unwrap()).unwrap();
     let expected: Vec<(String, Value)> = expected
         .into_iter()
         .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v)))
         .collect();
-    assert_eq!(header.len() - 1, expected.len(), "tensor count");
+    let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
+    names.sort();
     for (k, exp) in &expected {
-        let got = header
-            .get(k)
-            .unwrap_or_else(|| panic!("missing tensor {k}"));
-        assert_eq!(got["dtype"], exp["dtype"], "{k} dtype");
-        assert_eq!(got["shape"], exp["shape"], "{k} shape");
-        let o = got["data_offsets"].as_array().unwrap();
-        let (b, e) = (
-            o[0].as_u64().unwrap() as usize,
-            o[1].as_u64().unwrap() as usize,
-        );
+        // A name dropped as an identical view must be recorded as an alias of a kept one.
+        let stored = if st.names().contains(&k.as_str()) {
+            k.clone()
+        } else {
+            metadata
+                .get(k)
+                .unwrap_or_else(|| panic!("missing tensor {k} (and no alias)"))
+                .clone()
+        };
+        let t = st.tensor(&stored).unwrap();
         assert_eq!(
-            hex::encode(&data[b..e]),
+            format!("{:?}", t.dtype()),
+            exp["dtype"].as_str().unwrap(),
+            "{k} dtype"
+        );
+        let shape: Vec<usize> = exp["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(t.shape(), shape.as_slice(), "{k} shape");
+        assert_eq!(
+            hex::encode(t.data()),
             exp["hex"].as_str().unwrap(),
             "{k} bytes differ"
         );
     }
-    // Metadata records the source hash.
-    let input = open_input(&fixture(&format!("{name}.pt"))).unwrap();
-    assert_eq!(
-        header["__metadata__"]["source_sha256"],
-        input.sha256.as_str()
-    );
-    // The output passes the scanner with no findings above info (safetensors validation).
+    let input = open_input(source).unwrap();
+    assert_eq!(metadata["source_sha256"], input.sha256);
     let report = modelgate_rules::scan_bytes(
         "out.safetensors",
-        modelgate_core::Blob::from_vec(bytes),
+        modelgate_core::Blob::from_vec(bytes.clone()),
         &Default::default(),
     );
     assert!(
@@ -94,7 +80,51 @@ fn roundtrip(name: &str, key: Option<&str>, prefix: &str) -> Vec<String> {
         "{:?}",
         report.findings
     );
-    plan.notes
+    Converted {
+        notes: Vec::new(),
+        metadata,
+        names,
+    }
+}
+
+/// Convert fixture `file` and check it against `<expected>.expected.json`.
+fn convert_and_check(file: &str, expected: &str, key: Option<&str>, prefix: &str) -> Converted {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.safetensors");
+    let plan = convert_file(
+        &fixture(file),
+        &out,
+        &Options {
+            key: key.map(str::to_string),
+        },
+    )
+    .unwrap();
+    let mut c = check_output(
+        &out,
+        &format!("{expected}.expected.json"),
+        prefix,
+        &fixture(file),
+    );
+    c.notes = plan.notes;
+    c
+}
+
+fn assert_note(notes: &[String], text: &str) {
+    assert!(
+        notes.iter().any(|n| n.contains(text)),
+        "{text:?} not in {notes:?}"
+    );
+}
+
+fn roundtrip(name: &str, key: Option<&str>, prefix: &str) -> Vec<String> {
+    let c = convert_and_check(&format!("{name}.pt"), name, key, prefix);
+    let expected: serde_json::Map<String, Value> =
+        serde_json::from_slice(&std::fs::read(fixture(&format!("{name}.expected.json"))).unwrap())
+            .unwrap();
+    let count = expected.keys().filter(|k| k.starts_with(prefix)).count();
+    let aliases = c.metadata.len() - 3; // format, source_sha256, converted_by
+    assert_eq!(c.names.len() + aliases, count, "tensor count");
+    c.notes
 }
 
 #[test]
@@ -105,12 +135,98 @@ fn state_dict_roundtrip_bit_exact() {
 #[test]
 fn everything_roundtrip_dtypes_views_shared_nested() {
     let notes = roundtrip("everything", None, "");
-    assert!(notes.iter().any(|n| n.contains("shared")), "{notes:?}");
+    assert_note(&notes, "viewed differently");
 }
 
 #[test]
 fn key_selects_sub_dictionary() {
     roundtrip("everything", Some("model"), "model.");
+}
+
+/// fp8, unsigned ints (written by `_rebuild_tensor_v3` on untyped storages), bool, a view of
+/// an fp8 storage, and a Parameter with Python state (`_rebuild_parameter_with_state`).
+#[test]
+fn v3_fp8_unsigned_bool_and_parameter_with_state() {
+    let notes = roundtrip("v3_dtypes", None, "");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("param_with_state") && n.contains("not kept")),
+        "{notes:?}"
+    );
+}
+
+/// Identical views are written once and the dropped names recorded as `{dropped: kept}`
+/// (what `safetensors.torch.save_model` does); different views are copied and reported.
+#[test]
+fn shared_storages_dedup_identical_copy_different() {
+    let c = convert_and_check("shared.pt", "shared", None, "");
+    // The first name in sorted order is kept, as `save_model` does.
+    assert_eq!(c.names, ["alias", "evens", "head", "tail"]);
+    assert_eq!(c.metadata["embed.weight"], "alias");
+    assert_eq!(c.metadata["lm_head.weight"], "alias");
+    assert_note(&c.notes, "kept alias, dropped lm_head.weight");
+    assert_note(&c.notes, "evens, head, tail (overlapping)");
+}
+
+/// Tensors safetensors cannot hold are refused with a reason naming the tensor.
+#[test]
+fn complex_meta_sparse_quantized_refused_clearly() {
+    for (file, want) in [
+        (
+            "complex.pt",
+            "c: dtype complex64 has no safetensors equivalent",
+        ),
+        ("meta.pt", "m: a meta tensor"),
+        ("sparse.pt", "s: a sparse tensor"),
+        ("quantized.pt", "q: "),
+    ] {
+        let input = open_input(&fixture(file)).unwrap();
+        match plan(&input, &Options::default()) {
+            Err(ConvertError::Unsupported(msg)) => assert!(msg.contains(want), "{file}: {msg}"),
+            other => panic!("{file}: expected a clear refusal, got {other:?}"),
+        }
+    }
+}
+
+/// Legacy (pre-1.6) format: every dtype, views, shared storages, v3 dtypes.
+#[test]
+fn legacy_roundtrip_bit_exact() {
+    let notes = roundtrip("legacy", None, "");
+    assert!(!notes.iter().any(|n| n.contains("big-endian")), "{notes:?}");
+}
+
+/// The same legacy file as a big-endian machine writes it: byte-swapped, same tensors.
+#[test]
+fn legacy_big_endian_is_byte_swapped() {
+    let notes = roundtrip("legacy_be", None, "");
+    assert_note(&notes, "big-endian machine");
+}
+
+/// Every malicious fixture of the scanner's corpus is refused, never converted.
+#[test]
+fn malicious_scan_fixtures_are_never_converted() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/scan");
+    let mut refused_with_findings = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("mal_") {
+            continue;
+        }
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("out.safetensors");
+        match convert_file(&path, &target, &Options::default()) {
+            Ok(_) => panic!("{name} was converted"),
+            Err(ConvertError::Refused { findings, .. }) => {
+                assert!(!findings.is_empty(), "{name}: refused without findings");
+                refused_with_findings += 1;
+            }
+            Err(_) => {}
+        }
+        assert!(!target.exists(), "{name}: output written");
+    }
+    assert!(refused_with_findings >= 30, "{refused_with_findings}");
 }
 
 #[test]
