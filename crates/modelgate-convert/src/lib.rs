@@ -11,6 +11,7 @@ mod dtype;
 mod mmap;
 mod plan;
 mod safetensors;
+mod shards;
 mod shared;
 mod torch_legacy;
 mod torch_pickle;
@@ -19,6 +20,9 @@ mod torch_zip;
 pub use dtype::Dtype;
 pub use plan::{Plan, TensorPlan};
 pub use safetensors::write_safetensors;
+pub use shards::{
+    BIN_INDEX, SAFETENSORS_INDEX, ShardPlan, ShardedPlan, find_index, plan_sharded, write_sharded,
+};
 pub use torch_legacy::plan_torch_legacy;
 pub use torch_zip::plan_torch_zip;
 

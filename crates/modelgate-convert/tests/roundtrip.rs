@@ -21,7 +21,14 @@ struct Converted {
 /// Check `out` against `expected` (name -> dtype, shape, hex of little-endian bytes), with
 /// the `safetensors` crate as the reader. Also: the data section is 8-byte aligned, the
 /// source hash is recorded, and the output passes `modelgate scan` with nothing above info.
-fn check_output(out: &Path, expected_json: &str, prefix: &str, source: &Path) -> Converted {
+/// `only`, when given, restricts the check to those tensor names (one shard of several).
+fn check_output(
+    out: &Path,
+    expected_json: &str,
+    prefix: &str,
+    source: &Path,
+    only: Option<&[String]>,
+) -> Converted {
     let bytes = std::fs::read(out).unwrap();
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     assert_eq!((8 + n) % 8, 0, "data section aligned to 8");
@@ -33,6 +40,7 @@ fn check_output(out: &Path, expected_json: &str, prefix: &str, source: &Path) ->
     let expected: Vec<(String, Value)> = expected
         .into_iter()
         .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v)))
+        .filter(|(k, _)| only.is_none_or(|o| o.contains(k)))
         .collect();
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
     names.sort();
@@ -104,6 +112,7 @@ fn convert_and_check(file: &str, expected: &str, key: Option<&str>, prefix: &str
         &format!("{expected}.expected.json"),
         prefix,
         &fixture(file),
+        None,
     );
     c.notes = plan.notes;
     c
@@ -317,4 +326,100 @@ fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
     out.extend(cd_off.to_le_bytes());
     out.extend(0u16.to_le_bytes());
     out
+}
+
+/// Copy the committed sharded checkpoint into a fresh directory.
+fn sharded_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(fixture("sharded")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// Hugging Face `.bin` shards + `pytorch_model.bin.index.json` -> safetensors shards and
+/// `model.safetensors.index.json` with the weight map remapped.
+#[test]
+fn sharded_bin_checkpoint_converts_with_index() {
+    use modelgate_convert::{SAFETENSORS_INDEX, find_index, plan_sharded, write_sharded};
+    let src = sharded_copy();
+    let index = find_index(src.path()).unwrap().unwrap();
+    let sp = plan_sharded(&index, &Options::default()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write_sharded(&sp, out.path()).unwrap();
+    let idx: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join(SAFETENSORS_INDEX)).unwrap())
+            .unwrap();
+    let orig: Value = serde_json::from_slice(
+        &std::fs::read(src.path().join("pytorch_model.bin.index.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        idx["metadata"]["total_size"],
+        orig["metadata"]["total_size"]
+    );
+    let wm = idx["weight_map"].as_object().unwrap();
+    assert_eq!(wm.len(), orig["weight_map"].as_object().unwrap().len());
+    for (name, file) in orig["weight_map"].as_object().unwrap() {
+        let want = file
+            .as_str()
+            .unwrap()
+            .replace("pytorch_model-", "model-")
+            .replace(".bin", ".safetensors");
+        assert_eq!(wm[name], want.as_str(), "{name}");
+    }
+    // Each output shard holds exactly the tensors the index assigns to it, bit for bit.
+    for (i, s) in sp.shards.iter().enumerate() {
+        assert_eq!(s.output, format!("model-{:05}-of-00002.safetensors", i + 1));
+        let mine: Vec<String> = wm
+            .iter()
+            .filter(|(_, f)| f.as_str() == Some(s.output.as_str()))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let c = check_output(
+            &out.path().join(&s.output),
+            "sharded.expected.json",
+            "",
+            &src.path().join(&s.source),
+            Some(&mine),
+        );
+        assert_eq!(c.names, mine);
+    }
+}
+
+/// One malicious shard refuses the whole conversion; nothing is written.
+#[test]
+fn sharded_with_one_malicious_shard_is_refused() {
+    use modelgate_convert::{find_index, plan_sharded};
+    let src = sharded_copy();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/scan/mal_torch_zip.pt"),
+        src.path().join("pytorch_model-00002-of-00002.bin"),
+    )
+    .unwrap();
+    let index = find_index(src.path()).unwrap().unwrap();
+    match plan_sharded(&index, &Options::default()) {
+        Err(ConvertError::Refused { reasons, findings }) => {
+            assert!(!findings.is_empty());
+            assert!(
+                reasons[0].starts_with("pytorch_model-00002-of-00002.bin: "),
+                "{reasons:?}"
+            );
+        }
+        other => panic!("expected refusal, got {:?}", other.map(|_| ())),
+    }
+}
+
+/// Shard names in the index must be plain file names next to it.
+#[test]
+fn sharded_index_with_path_traversal_is_refused() {
+    use modelgate_convert::plan_sharded;
+    let src = sharded_copy();
+    let index = src.path().join("pytorch_model.bin.index.json");
+    std::fs::write(&index, r#"{"weight_map": {"w": "../../etc/passwd"}}"#).unwrap();
+    assert!(matches!(
+        plan_sharded(&index, &Options::default()),
+        Err(ConvertError::Refused { .. })
+    ));
 }
