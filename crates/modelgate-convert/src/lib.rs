@@ -9,6 +9,7 @@
 
 mod dtype;
 mod mmap;
+mod numpy;
 mod plan;
 mod safetensors;
 mod shards;
@@ -18,6 +19,7 @@ mod torch_pickle;
 mod torch_zip;
 
 pub use dtype::Dtype;
+pub use numpy::{plan_npy, plan_npz};
 pub use plan::{Plan, TensorPlan};
 pub use safetensors::write_safetensors;
 pub use shards::{
@@ -122,10 +124,20 @@ pub fn plan(input: &Input, opts: &Options) -> Result<Plan, ConvertError> {
 pub fn plan_bytes(blob: &Blob, name: &str, opts: &Options) -> Result<Plan, ConvertError> {
     let key = opts.key.as_deref();
     match modelgate_formats::sniff(blob.as_slice(), name) {
-        FormatId::Zip | FormatId::TorchZip => plan_torch_zip(blob, key),
+        FormatId::TorchZip => plan_torch_zip(blob, key),
+        FormatId::Zip if torch_zip::is_torch_zip(blob) => plan_torch_zip(blob, key),
+        FormatId::Zip | FormatId::Npz => plan_npz(blob, key),
         FormatId::TorchLegacy => plan_torch_legacy(blob, key),
+        FormatId::Npy => {
+            let stem = Path::new(name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "array".to_string());
+            plan_npy(blob, key.unwrap_or(&stem))
+        }
         other => Err(ConvertError::Unsupported(format!(
-            "{name}: {} is not a format modelgate convert reads (PyTorch zip or legacy)",
+            "{name}: {} is not a format modelgate convert reads (PyTorch zip or legacy, NumPy .npy/.npz)",
             other.name()
         ))),
     }

@@ -13,13 +13,23 @@ use std::collections::HashMap;
 /// Most members a checkpoint zip may have.
 const MAX_MEMBERS: usize = 1_000_000;
 
-/// Plan the conversion of a PyTorch zip checkpoint.
-pub fn plan_torch_zip(blob: &Blob, key: Option<&str>) -> Result<Plan, ConvertError> {
-    let archive = ZipArchive::parse(blob.as_slice(), MAX_MEMBERS);
-    let pkl = archive
+/// The `<dir>/data.pkl` member, if the archive has one.
+fn data_pkl(archive: &ZipArchive) -> Option<&modelgate_formats::zip::ZipEntry> {
+    archive
         .entries
         .iter()
         .find(|e| e.name.ends_with("/data.pkl") && e.name.matches('/').count() == 1)
+}
+
+/// Whether the zip in `blob` is a PyTorch checkpoint (has `<dir>/data.pkl`).
+pub(crate) fn is_torch_zip(blob: &Blob) -> bool {
+    data_pkl(&ZipArchive::parse(blob.as_slice(), MAX_MEMBERS)).is_some()
+}
+
+/// Plan the conversion of a PyTorch zip checkpoint.
+pub fn plan_torch_zip(blob: &Blob, key: Option<&str>) -> Result<Plan, ConvertError> {
+    let archive = ZipArchive::parse(blob.as_slice(), MAX_MEMBERS);
+    let pkl = data_pkl(&archive)
         .ok_or_else(|| bad("not a PyTorch zip checkpoint (no <dir>/data.pkl member)"))?;
     let prefix = pkl.name.trim_end_matches("data.pkl").to_string();
     let by_name: HashMap<&str, usize> = archive

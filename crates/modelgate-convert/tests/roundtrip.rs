@@ -423,3 +423,85 @@ fn sharded_index_with_path_traversal_is_refused() {
         Err(ConvertError::Refused { .. })
     ));
 }
+
+/// `.npy` in C and Fortran order, little- and big-endian, bool, unsigned, 0-d and empty.
+#[test]
+fn npy_layouts_and_byte_orders_roundtrip() {
+    for name in [
+        "np_c_f32",
+        "np_fortran_f64",
+        "np_big_i4",
+        "np_big_fortran_f2",
+        "np_mask",
+        "np_u16",
+        "np_scalar",
+        "np_empty",
+    ] {
+        let c = convert_and_check(&format!("{name}.npy"), name, None, "");
+        assert_eq!(c.names, [name]);
+        assert_eq!(c.metadata["format"], "np");
+        if name.contains("fortran") {
+            assert_note(&c.notes, "Fortran-order");
+        }
+        if name.contains("big") {
+            assert_note(&c.notes, "byte-swapped");
+        }
+    }
+}
+
+/// `.npz` (stored and deflated members): tensors named after the members.
+#[test]
+fn npz_plain_and_compressed_roundtrip() {
+    for file in ["arrays.npz", "arrays_compressed.npz"] {
+        let c = convert_and_check(file, "arrays", None, "");
+        assert_eq!(c.names.len(), 8, "{file}: {:?}", c.names);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("u16.safetensors");
+    let opts = Options {
+        key: Some("u16".into()),
+    };
+    convert_file(&fixture("arrays.npz"), &out, &opts).unwrap();
+    let only = ["u16".to_string()];
+    let c = check_output(
+        &out,
+        "arrays.expected.json",
+        "",
+        &fixture("arrays.npz"),
+        Some(&only),
+    );
+    assert_eq!(c.names, only);
+}
+
+/// Object arrays are refused with the scanner's NPY001 finding; complex arrays clearly.
+#[test]
+fn npy_object_arrays_refused_complex_unsupported() {
+    let scan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/scan");
+    for file in ["mal_object_array.npy", "mal_object_array.npz"] {
+        let input = open_input(&scan.join(file)).unwrap();
+        match plan(&input, &Options::default()) {
+            // The embedded pickle's os.system call (critical) refuses it at the scan gate.
+            Err(ConvertError::Refused { findings, .. }) => {
+                assert!(
+                    findings.iter().any(|f| f.code == "PKL001"),
+                    "{file}: {findings:?}"
+                )
+            }
+            other => panic!("{file}: expected refusal, got {:?}", other.map(|_| ())),
+        }
+    }
+    // A harmless object array passes the scan gate (NPY001 is medium) and is refused by the
+    // converter, with NPY001 among the findings.
+    let input = open_input(&fixture("np_object.npy")).unwrap();
+    match plan(&input, &Options::default()) {
+        Err(ConvertError::Refused { findings, .. }) => {
+            assert!(findings.iter().any(|f| f.code == "NPY001"), "{findings:?}")
+        }
+        other => panic!("expected refusal, got {:?}", other.map(|_| ())),
+    }
+    let input = open_input(&fixture("np_complex.npy")).unwrap();
+    match plan(&input, &Options::default()) {
+        Err(ConvertError::Unsupported(m)) => assert!(m.contains("complex64"), "{m}"),
+        other => panic!("expected a clear refusal, got {:?}", other.map(|_| ())),
+    }
+}
