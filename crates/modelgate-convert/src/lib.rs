@@ -55,26 +55,51 @@ pub struct Options {
     pub key: Option<String>,
 }
 
-/// A loaded input: its bytes (memory-mapped) and SHA-256.
+/// A loaded input: its bytes (memory-mapped), the open file (tensor bytes are copied from
+/// it with positioned reads, so they never count against this process's memory), and its
+/// SHA-256.
 pub struct Input {
     pub name: String,
     pub blob: Blob,
     pub sha256: String,
+    file: std::fs::File,
 }
 
-/// Map `path` and hash it.
+impl Input {
+    /// Where `part` (a slice of the mapped input) starts in the file, if it is one.
+    pub(crate) fn file_offset(&self, part: &[u8]) -> Option<u64> {
+        let base = self.blob.as_slice();
+        let start = (part.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
+        let end = start.checked_add(part.len())?;
+        (end <= base.len()).then_some(start as u64)
+    }
+
+    pub(crate) fn file(&self) -> &std::fs::File {
+        &self.file
+    }
+}
+
+/// Map `path` and hash it (by reading: hashing the map would pull the whole file into this
+/// process's resident memory).
 pub fn open_input(path: &Path) -> Result<Input, ConvertError> {
     let file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     let blob = mmap::map_file(&file, len)?;
     let mut h = Sha256::new();
-    for chunk in blob.as_slice().chunks(1 << 20) {
-        h.update(chunk);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut f = &file;
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n).unwrap_or(&[]));
     }
     Ok(Input {
         name: path.display().to_string(),
         blob,
         sha256: hex::encode(h.finalize()),
+        file,
     })
 }
 
@@ -148,6 +173,6 @@ pub fn plan_bytes(blob: &Blob, name: &str, opts: &Options) -> Result<Plan, Conve
 pub fn convert_file(input_path: &Path, out: &Path, opts: &Options) -> Result<Plan, ConvertError> {
     let input = open_input(input_path)?;
     let plan = plan(&input, opts)?;
-    write_safetensors(&plan, &input.sha256, out)?;
+    write_safetensors(&plan, &input, out)?;
     Ok(plan)
 }

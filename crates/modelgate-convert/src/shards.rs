@@ -204,7 +204,7 @@ pub fn plan_sharded(index: &Path, opts: &Options) -> Result<ShardedPlan, Convert
 pub fn write_sharded(sp: &ShardedPlan, out_dir: &Path) -> Result<(), ConvertError> {
     std::fs::create_dir_all(out_dir)?;
     for s in &sp.shards {
-        write_safetensors(&s.plan, &s.input.sha256, &out_dir.join(&s.output))?;
+        write_safetensors(&s.plan, &s.input, &out_dir.join(&s.output))?;
     }
     let mut meta = Map::new();
     meta.insert("total_size".into(), json!(sp.total_size()));

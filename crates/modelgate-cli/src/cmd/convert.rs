@@ -102,7 +102,7 @@ fn run_single(args: &Args, opts: &Options) -> anyhow::Result<u8> {
     let Some(out) = &args.output else {
         bail!("-o/--output is required unless --dry-run");
     };
-    modelgate_convert::write_safetensors(&plan, &input.sha256, out)
+    modelgate_convert::write_safetensors(&plan, &input, out)
         .with_context(|| format!("writing {}", out.display()))?;
     eprintln!(
         "wrote {} tensors to {} (source sha256 {})",
