@@ -27,7 +27,7 @@ echo "== making a ${GB} GiB checkpoint with torch.save"
 ls -l "$CKPT"
 cat "$CKPT" > /dev/null  # warm the page cache for both tools
 
-# run NAME CMD... : RUNS timed runs -> "$OUT/NAME.tsv" lines of "wall_s<TAB>max_rss_kb".
+# run NAME CMD... : RUNS timed runs -> "$OUT/NAME.tsv" lines of "wall_s<TAB>max_rss_kb<TAB>cpu_s".
 run() {
   local name=$1; shift
   : > "$OUT/$name.tsv"
@@ -35,7 +35,8 @@ run() {
     /usr/bin/time -v "$@" 2> "$OUT/$name.time" > /dev/null
     awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; w=s}
                 /Maximum resident set size/ {r=$2}
-                END {printf "%.2f\t%d\n", w, r}' "$OUT/$name.time" >> "$OUT/$name.tsv"
+                /User time|System time/ {c+=$2}
+                END {printf "%.2f\t%d\t%.2f\n", w, r, c}' "$OUT/$name.time" >> "$OUT/$name.tsv"
   done
 }
 echo "== modelgate convert ($RUNS runs)"
@@ -59,11 +60,11 @@ median() { sort -n -k"$1" "$2" | awk -v c="$1" '{v[NR]=$c} END {print v[int((NR+
 {
   echo "checkpoint: $(awk -v s="$size" 'BEGIN{printf "%.2f GiB", s/2^30}') ($(date -u +%F), $(nproc) vCPU, load $(cut -d' ' -f1-3 /proc/loadavg)); largest tensor $(awk -v s="$largest" 'BEGIN{printf "%.0f MiB", s/2^20}'); median of $RUNS runs, page cache warm"
   echo
-  echo "| conversion | wall s | peak RSS MiB | MB/s |"
-  echo "|---|---|---|---|"
+  echo "| conversion | wall s | user+sys CPU s | peak RSS MiB | MB/s (wall) |"
+  echo "|---|---|---|---|---|"
   for n in modelgate python; do
-    w=$(median 1 "$OUT/$n.tsv"); r=$(median 2 "$OUT/$n.tsv")
-    label=$([ "$n" = modelgate ] && echo "modelgate convert" || echo "torch.load + save_file")
-    awk -v l="$label" -v w="$w" -v r="$r" -v s="$size" 'BEGIN{printf "| %s | %.2f | %.0f | %.0f |\n", l, w, r/1024, s/1e6/w}'
+    w=$(median 1 "$OUT/$n.tsv"); r=$(median 2 "$OUT/$n.tsv"); c=$(median 3 "$OUT/$n.tsv")
+    label=$([ "$n" = modelgate ] && echo "modelgate convert (scan gate, fsync)" || echo "torch.load + save_file")
+    awk -v l="$label" -v w="$w" -v r="$r" -v c="$c" -v s="$size" 'BEGIN{printf "| %s | %.2f | %.2f | %.0f | %.0f |\n", l, w, c, r/1024, s/1e6/w}'
   done
 } | tee "$OUT/results.md"

@@ -13,8 +13,6 @@ use modelgate_formats::zip::ZipArchive;
 
 /// Most members an `.npz` may have.
 const MAX_MEMBERS: usize = 1_000_000;
-/// Largest decompression ratio accepted for a compressed `.npz` member.
-const MAX_RATIO: u64 = 1000;
 
 /// The element type and whether it is stored big-endian, from a simple `descr`.
 fn dtype_of(descr: &str, name: &str) -> Result<(Dtype, bool), ConvertError> {
@@ -145,6 +143,8 @@ fn describe(t: &TensorPlan) -> Vec<String> {
 /// `.npy` (the keys `numpy.load` gives). With `key`, only that array.
 pub fn plan_npz(blob: &Blob, key: Option<&str>) -> Result<Plan, ConvertError> {
     let archive = ZipArchive::parse(blob.as_slice(), MAX_MEMBERS);
+    // Compressed members are inflated in memory: the scanner's member budgets apply.
+    let limits = modelgate_core::Limits::default();
     let mut tensors = Vec::new();
     let mut notes = Vec::new();
     let mut refusals = Vec::new();
@@ -157,7 +157,7 @@ pub fn plan_npz(blob: &Blob, key: Option<&str>) -> Result<Plan, ConvertError> {
             continue;
         }
         let data = archive
-            .read(blob, e, u64::MAX, MAX_RATIO, true)
+            .read(blob, e, limits.max_member_bytes, limits.max_ratio, true)
             .map_err(|err| bad(format!("{}: {err}", e.name)))?
             .data;
         match array(&data, name) {

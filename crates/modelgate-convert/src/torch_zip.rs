@@ -38,12 +38,15 @@ pub fn plan_torch_zip(blob: &Blob, key: Option<&str>) -> Result<Plan, ConvertErr
         .enumerate()
         .map(|(i, e)| (e.name.as_str(), i))
         .collect();
+    // Stored members are slices of the map; compressed ones (rare: torch.save stores) are
+    // inflated in memory under the scanner's member budgets.
+    let limits = modelgate_core::Limits::default();
     let read = |name: &str| -> Result<Option<Blob>, ConvertError> {
         let Some(e) = by_name.get(name).and_then(|i| archive.entries.get(*i)) else {
             return Ok(None);
         };
         archive
-            .read(blob, e, u64::MAX, 1000, false)
+            .read(blob, e, limits.max_member_bytes, limits.max_ratio, false)
             .map(|m| Some(m.data))
             .map_err(|err| bad(format!("{name}: {err}")))
     };

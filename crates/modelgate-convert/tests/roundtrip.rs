@@ -212,6 +212,13 @@ fn legacy_big_endian_is_byte_swapped() {
     assert_note(&notes, "big-endian machine");
 }
 
+/// A zip checkpoint whose `byteorder` member says `big`: storages are byte-swapped.
+#[test]
+fn zip_big_endian_is_byte_swapped() {
+    let notes = roundtrip("zip_be", None, "");
+    assert_note(&notes, "byteorder = big");
+}
+
 /// Every malicious fixture of the scanner's corpus is refused, never converted.
 #[test]
 fn malicious_scan_fixtures_are_never_converted() {
