@@ -512,3 +512,82 @@ fn npy_object_arrays_refused_complex_unsupported() {
         other => panic!("expected a clear refusal, got {:?}", other.map(|_| ())),
     }
 }
+
+/// The scanner corpus's benign checkpoints of convertible formats convert; TorchScript and a
+/// pickled whole module (code, not just tensors) are refused.
+#[test]
+fn benign_scan_fixtures_convert_code_bearing_ones_refused() {
+    let scan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/scan");
+    for (file, tensors) in [
+        ("ok_array.npy", 1),
+        ("ok_arrays.npz", 2),
+        ("ok_arrays_compressed.npz", 1),
+        ("ok_torch_checkpoint.pt", 16),
+        ("ok_torch_legacy.pt", 4),
+        ("ok_torch_state_dict.pt", 4),
+        ("ok_torch_views.pt", 3),
+    ] {
+        let input = open_input(&scan.join(file)).unwrap();
+        let p = plan(&input, &Options::default()).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(p.tensors.len(), tensors, "{file}");
+    }
+    for file in ["ok_torchscript.pt", "whole_module.pt"] {
+        let input = open_input(&scan.join(file)).unwrap();
+        assert!(
+            matches!(
+                plan(&input, &Options::default()),
+                Err(ConvertError::Refused { .. })
+            ),
+            "{file}"
+        );
+    }
+}
+
+/// Damaged inputs (every fixture truncated and with bytes flipped) give errors, never
+/// panics, and never plans that point outside their storages.
+#[test]
+fn damaged_fixtures_never_panic() {
+    use modelgate_convert::plan_bytes;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_file() || path.extension().is_some_and(|e| e == "json" || e == "py") {
+            continue;
+        }
+        let orig = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        for round in 0..200 {
+            let mut b = orig.clone();
+            if round % 4 == 0 {
+                b.truncate(next() as usize % (orig.len() + 1));
+            } else {
+                for _ in 0..(1 + round % 8) {
+                    let i = next() as usize % b.len();
+                    b[i] = next() as u8;
+                }
+            }
+            let blob = modelgate_core::Blob::from_vec(b);
+            if let Ok(p) = plan_bytes(&blob, &name, &Options::default()) {
+                for t in &p.tensors {
+                    // The writer's bounds: every element index is inside the storage.
+                    let mut last = t.offset;
+                    for (d, s) in t.shape.iter().zip(&t.stride) {
+                        last += d.saturating_sub(1) * s;
+                    }
+                    assert!(
+                        t.numel() == 0 || (last + 1) * t.dtype.size() <= t.storage.len(),
+                        "{name} round {round}: {} out of bounds",
+                        t.name
+                    );
+                }
+            }
+        }
+    }
+}
