@@ -72,10 +72,17 @@ pub fn find_index(path: &Path) -> Result<Option<PathBuf>, ConvertError> {
     if len > MAX_INDEX_BYTES {
         return Ok(None);
     }
-    let bytes = std::fs::read(path)?;
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    // Only JSON objects are read whole: look at the first bytes before anything else.
+    let mut head = [0u8; 64];
+    let n = std::io::Read::read(&mut std::fs::File::open(path)?, &mut head)?;
+    if head
+        .get(..n)
+        .and_then(|h| h.iter().find(|b| !b.is_ascii_whitespace()))
+        != Some(&b'{')
+    {
         return Ok(None);
     }
+    let bytes = std::fs::read(path)?;
     let is_index = serde_json::from_slice::<Value>(&bytes)
         .ok()
         .is_some_and(|v| v.get("weight_map").is_some());
