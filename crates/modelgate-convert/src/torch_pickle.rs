@@ -21,7 +21,12 @@ const ALLOWED_CALLABLES: &[&str] = &[
     "torch._utils._rebuild_tensor_v3",
     "torch._utils._rebuild_parameter",
     "torch._utils._rebuild_parameter_with_state",
+    "torch._tensor._rebuild_from_type_v2",
 ];
+
+/// Tensor classes `_rebuild_from_type_v2` may restore (a tensor or Parameter carrying Python
+/// attributes); importing them is harmless, calling them is not allowed.
+const TENSOR_TYPES: &[&str] = &["torch.Tensor", "torch.nn.parameter.Parameter"];
 
 /// Rebuild functions of tensors that safetensors cannot represent, with what they are.
 const UNSUPPORTED_TENSORS: &[(&str, &str)] = &[
@@ -59,6 +64,7 @@ const UNSUPPORTED_COMPANIONS: &[&str] = &[
 /// Whether importing `full` (`module.name`) is acceptable in a checkpoint pickle.
 fn import_allowed(full: &str) -> bool {
     if ALLOWED_CALLABLES.contains(&full)
+        || TENSOR_TYPES.contains(&full)
         || UNSUPPORTED_COMPANIONS.contains(&full)
         || UNSUPPORTED_TENSORS.iter().any(|(n, _)| *n == full)
     {
@@ -312,42 +318,7 @@ impl Walk<'_, '_> {
         match self.values.get(id) {
             Value::Call { callee, args, .. } => {
                 let callee = global_name(self.values, *callee).unwrap_or_default();
-                let args = *args;
-                match callee.as_str() {
-                    "torch._utils._rebuild_tensor" | "torch._utils._rebuild_tensor_v2" => {
-                        let t = self.tensor(args, &name, false)?;
-                        self.out.push(t);
-                    }
-                    "torch._utils._rebuild_tensor_v3" => {
-                        let t = self.tensor(args, &name, true)?;
-                        self.out.push(t);
-                    }
-                    "torch._utils._rebuild_parameter"
-                    | "torch._utils._rebuild_parameter_with_state" => {
-                        let a = self.values.items(args).unwrap_or(&[]);
-                        let data = a
-                            .first()
-                            .copied()
-                            .ok_or_else(|| bad(format!("{name}: {callee} without data")))?;
-                        if a.len() > 3 {
-                            self.notes.push(format!(
-                                "{name}: Python attributes of the Parameter are not kept"
-                            ));
-                        }
-                        self.walk(data, name, depth + 1)?;
-                    }
-                    other => {
-                        if let Some((_, what)) =
-                            UNSUPPORTED_TENSORS.iter().find(|(n, _)| *n == other)
-                        {
-                            return Err(bad(format!(
-                                "{name}: {what} ({other}) cannot be stored in safetensors"
-                            )));
-                        }
-                        self.notes
-                            .push(format!("skipped non-tensor {name} ({callee})"));
-                    }
-                }
+                self.rebuild(&callee, *args, name, depth)?;
             }
             Value::List(v) | Value::Tuple(v) => {
                 for (i, c) in v.clone().into_iter().enumerate() {
@@ -371,6 +342,66 @@ impl Walk<'_, '_> {
                 self.notes.push(format!("skipped non-tensor {name}"));
             }
             other => return Err(bad(format!("{name}: unsupported value {other:?}"))),
+        }
+        Ok(())
+    }
+
+    /// A call of `callee` (a `module.name`) with `args`, reached under `name`.
+    fn rebuild(
+        &mut self,
+        callee: &str,
+        args: ValueId,
+        name: String,
+        depth: usize,
+    ) -> Result<(), ConvertError> {
+        match callee {
+            "torch._utils._rebuild_tensor" | "torch._utils._rebuild_tensor_v2" => {
+                let t = self.tensor(args, &name, false)?;
+                self.out.push(t);
+            }
+            "torch._utils._rebuild_tensor_v3" => {
+                let t = self.tensor(args, &name, true)?;
+                self.out.push(t);
+            }
+            "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
+                let a = self.values.items(args).unwrap_or(&[]);
+                let data = a
+                    .first()
+                    .copied()
+                    .ok_or_else(|| bad(format!("{name}: {callee} without data")))?;
+                if a.len() > 3 {
+                    self.notes.push(format!(
+                        "{name}: Python attributes of the Parameter are not kept"
+                    ));
+                }
+                self.walk(data, name, depth + 1)?;
+            }
+            // `_rebuild_from_type_v2(func, type, args, state)`: `func(*args)` restored as
+            // `type` with Python attributes `state` (which are not kept).
+            "torch._tensor._rebuild_from_type_v2" => {
+                let a = self.values.items(args).unwrap_or(&[]);
+                let [func, ty, inner, ..] = a else {
+                    return Err(bad(format!("{name}: bad {callee} arguments")));
+                };
+                let func = global_name(self.values, *func).unwrap_or_default();
+                let ty = global_name(self.values, *ty).unwrap_or_default();
+                if !TENSOR_TYPES.contains(&ty.as_str()) || func == callee || depth > MAX_DEPTH {
+                    return Err(bad(format!("{name}: {callee} restores {ty} via {func}")));
+                }
+                self.notes.push(format!(
+                    "{name}: Python attributes of the {ty} are not kept"
+                ));
+                self.rebuild(&func, *inner, name, depth + 1)?;
+            }
+            other => {
+                if let Some((_, what)) = UNSUPPORTED_TENSORS.iter().find(|(n, _)| *n == other) {
+                    return Err(bad(format!(
+                        "{name}: {what} ({other}) cannot be stored in safetensors"
+                    )));
+                }
+                self.notes
+                    .push(format!("skipped non-tensor {name} ({callee})"));
+            }
         }
         Ok(())
     }

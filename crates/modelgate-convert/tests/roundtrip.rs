@@ -153,15 +153,18 @@ fn key_selects_sub_dictionary() {
 }
 
 /// fp8, unsigned ints (written by `_rebuild_tensor_v3` on untyped storages), bool, a view of
-/// an fp8 storage, and a Parameter with Python state (`_rebuild_parameter_with_state`).
+/// an fp8 storage, a Parameter with Python state (`_rebuild_parameter_with_state`) and a
+/// tensor with Python attributes (`torch._tensor._rebuild_from_type_v2`).
 #[test]
-fn v3_fp8_unsigned_bool_and_parameter_with_state() {
+fn v3_fp8_unsigned_bool_and_tensors_with_state() {
     let notes = roundtrip("v3_dtypes", None, "");
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.contains("param_with_state") && n.contains("not kept")),
-        "{notes:?}"
+    assert_note(
+        &notes,
+        "param_with_state: Python attributes of the Parameter are not kept",
+    );
+    assert_note(
+        &notes,
+        "tensor_with_state: Python attributes of the torch.Tensor are not kept",
     );
 }
 
