@@ -1,19 +1,34 @@
-//! Convert pickle-based PyTorch checkpoints to safetensors without executing them.
+//! Convert pickle-based PyTorch checkpoints (zip and legacy) and NumPy arrays to
+//! safetensors without executing them.
 //!
-//! The pickle is interpreted by the symbolic machine of `modelgate-formats`: nothing is
+//! Pickles are interpreted by the symbolic machine of `modelgate-formats`: nothing is
 //! imported or called. Only the globals that tensor reconstruction needs are accepted
-//! (`collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`,
-//! typed storage classes); anything else refuses the file, together with the findings that
-//! `modelgate scan` reports for it.
+//! (`collections.OrderedDict`, the `torch._utils._rebuild_tensor*` / `_rebuild_parameter*`
+//! functions, storage classes and dtypes); anything else refuses the file, together with the
+//! findings that `modelgate scan` reports for it.
 
+mod dtype;
 mod mmap;
+mod numpy;
 mod plan;
 mod safetensors;
+mod shards;
+mod shared;
+mod torch_legacy;
+mod torch_pickle;
+mod torch_zip;
 
-pub use plan::{Dtype, Plan, TensorPlan, plan_torch_zip};
+pub use dtype::Dtype;
+pub use numpy::{plan_npy, plan_npz};
+pub use plan::{Plan, TensorPlan};
 pub use safetensors::write_safetensors;
+pub use shards::{
+    BIN_INDEX, SAFETENSORS_INDEX, ShardPlan, ShardedPlan, find_index, plan_sharded, write_sharded,
+};
+pub use torch_legacy::plan_torch_legacy;
+pub use torch_zip::plan_torch_zip;
 
-use modelgate_core::{Blob, Finding, Limits, Severity};
+use modelgate_core::{Blob, Finding, FormatId, Limits, Severity};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -40,26 +55,51 @@ pub struct Options {
     pub key: Option<String>,
 }
 
-/// A loaded input: its bytes (memory-mapped) and SHA-256.
+/// A loaded input: its bytes (memory-mapped), the open file (tensor bytes are copied from
+/// it with positioned reads, so they never count against this process's memory), and its
+/// SHA-256.
 pub struct Input {
     pub name: String,
     pub blob: Blob,
     pub sha256: String,
+    file: std::fs::File,
 }
 
-/// Map `path` and hash it.
+impl Input {
+    /// Where `part` (a slice of the mapped input) starts in the file, if it is one.
+    pub(crate) fn file_offset(&self, part: &[u8]) -> Option<u64> {
+        let base = self.blob.as_slice();
+        let start = (part.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
+        let end = start.checked_add(part.len())?;
+        (end <= base.len()).then_some(start as u64)
+    }
+
+    pub(crate) fn file(&self) -> &std::fs::File {
+        &self.file
+    }
+}
+
+/// Map `path` and hash it (by reading: hashing the map would pull the whole file into this
+/// process's resident memory).
 pub fn open_input(path: &Path) -> Result<Input, ConvertError> {
     let file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     let blob = mmap::map_file(&file, len)?;
     let mut h = Sha256::new();
-    for chunk in blob.as_slice().chunks(1 << 20) {
-        h.update(chunk);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut f = &file;
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n).unwrap_or(&[]));
     }
     Ok(Input {
         name: path.display().to_string(),
         blob,
         sha256: hex::encode(h.finalize()),
+        file,
     })
 }
 
@@ -92,7 +132,7 @@ pub fn scan_gate(input: &Input) -> Result<(), ConvertError> {
 /// carries the scan findings too.
 pub fn plan(input: &Input, opts: &Options) -> Result<Plan, ConvertError> {
     scan_gate(input)?;
-    match plan_torch_zip(&input.blob, opts.key.as_deref()) {
+    match plan_bytes(&input.blob, &input.name, opts) {
         Err(ConvertError::Refused { reasons, .. }) => {
             let report =
                 modelgate_rules::scan_bytes(&input.name, input.blob.clone(), &Limits::default());
@@ -105,11 +145,34 @@ pub fn plan(input: &Input, opts: &Options) -> Result<Plan, ConvertError> {
     }
 }
 
+/// Static reconstruction only (no scan gate), dispatched on the content of `blob`.
+pub fn plan_bytes(blob: &Blob, name: &str, opts: &Options) -> Result<Plan, ConvertError> {
+    let key = opts.key.as_deref();
+    match modelgate_formats::sniff(blob.as_slice(), name) {
+        FormatId::TorchZip => plan_torch_zip(blob, key),
+        FormatId::Zip if torch_zip::is_torch_zip(blob) => plan_torch_zip(blob, key),
+        FormatId::Zip | FormatId::Npz => plan_npz(blob, key),
+        FormatId::TorchLegacy => plan_torch_legacy(blob, key),
+        FormatId::Npy => {
+            let stem = Path::new(name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "array".to_string());
+            plan_npy(blob, key.unwrap_or(&stem))
+        }
+        other => Err(ConvertError::Unsupported(format!(
+            "{name}: {} is not a format modelgate convert reads (PyTorch zip or legacy, NumPy .npy/.npz)",
+            other.name()
+        ))),
+    }
+}
+
 /// Convert `input` to a safetensors file at `out` (written to a temporary file next to it,
 /// then renamed). Returns the plan that was written.
 pub fn convert_file(input_path: &Path, out: &Path, opts: &Options) -> Result<Plan, ConvertError> {
     let input = open_input(input_path)?;
     let plan = plan(&input, opts)?;
-    write_safetensors(&plan, &input.sha256, out)?;
+    write_safetensors(&plan, &input, out)?;
     Ok(plan)
 }

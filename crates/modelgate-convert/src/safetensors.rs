@@ -1,17 +1,19 @@
 //! A streaming safetensors writer: header first, then each tensor's bytes in name order.
 
-use crate::ConvertError;
 use crate::plan::{Plan, TensorPlan};
+use crate::{ConvertError, Input};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-/// Write `plan` to `out` (via a temporary file in the same directory, renamed at the end).
-/// Memory use is bounded by the largest non-contiguous tensor; contiguous ones are copied
-/// straight from the mapped input.
-pub fn write_safetensors(plan: &Plan, source_sha256: &str, out: &Path) -> Result<(), ConvertError> {
-    let header = header_bytes(plan, source_sha256)?;
+/// Write `plan` (made from `input`) to `out` (via a temporary file in the same directory,
+/// renamed at the end). Contiguous tensors stored in the input file are copied file to file
+/// (`std::io::copy`, which uses `copy_file_range` where it can); other tensors (views,
+/// byte-swapped, decompressed) are gathered in one buffer each, so memory use is bounded by
+/// the largest such tensor, not by the checkpoint.
+pub fn write_safetensors(plan: &Plan, input: &Input, out: &Path) -> Result<(), ConvertError> {
+    let header = header_bytes(plan, &input.sha256)?;
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -26,7 +28,7 @@ pub fn write_safetensors(plan: &Plan, source_sha256: &str, out: &Path) -> Result
         w.write_all(&(header.len() as u64).to_le_bytes())?;
         w.write_all(&header)?;
         for t in &plan.tensors {
-            write_tensor(&mut w, t, plan.big_endian)?;
+            write_tensor(&mut w, t, input)?;
         }
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
@@ -49,7 +51,11 @@ pub fn write_safetensors(plan: &Plan, source_sha256: &str, out: &Path) -> Result
 pub(crate) fn header_bytes(plan: &Plan, source_sha256: &str) -> Result<Vec<u8>, ConvertError> {
     let mut map: BTreeMap<String, Value> = BTreeMap::new();
     let mut meta = Map::new();
-    meta.insert("format".into(), json!("pt"));
+    meta.insert("format".into(), json!(plan.format));
+    // Like `safetensors.torch.save_model`: `{dropped: kept}` so that loaders can re-tie.
+    for (dropped, kept) in &plan.dropped {
+        meta.entry(dropped.clone()).or_insert_with(|| json!(kept));
+    }
     meta.insert("source_sha256".into(), json!(source_sha256));
     meta.insert(
         "converted_by".into(),
@@ -75,7 +81,8 @@ pub(crate) fn header_bytes(plan: &Plan, source_sha256: &str) -> Result<Vec<u8>, 
     Ok(h)
 }
 
-fn write_tensor(w: &mut impl Write, t: &TensorPlan, big_endian: bool) -> Result<(), ConvertError> {
+fn write_tensor(w: &mut impl Write, t: &TensorPlan, input: &Input) -> Result<(), ConvertError> {
+    let big_endian = t.swap;
     let es = t.dtype.size();
     let numel = t.numel();
     if numel == 0 {
@@ -86,7 +93,11 @@ fn write_tensor(w: &mut impl Write, t: &TensorPlan, big_endian: bool) -> Result<
     if t.contiguous && !big_endian {
         let start = t.offset.checked_mul(es).ok_or_else(oob)?;
         let end = start.checked_add(t.nbytes()).ok_or_else(oob)?;
-        w.write_all(storage.get(start..end).ok_or_else(oob)?)?;
+        let bytes = storage.get(start..end).ok_or_else(oob)?;
+        match input.file_offset(bytes) {
+            Some(off) => copy_from_file(w, input.file(), off, bytes.len() as u64)?,
+            None => w.write_all(bytes)?,
+        }
         return Ok(());
     }
     // Gather element by element in row-major order (bounded by this tensor's size).
@@ -117,5 +128,24 @@ fn write_tensor(w: &mut impl Write, t: &TensorPlan, big_endian: bool) -> Result<
         }
     }
     w.write_all(&buf)?;
+    Ok(())
+}
+
+/// Copy `len` bytes at `offset` of `file` to `w` without holding them in memory.
+fn copy_from_file(
+    w: &mut impl Write,
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+) -> Result<(), ConvertError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::Start(offset))?;
+    let copied = std::io::copy(&mut f.take(len), w)?;
+    if copied != len {
+        return Err(ConvertError::Unsupported(format!(
+            "input shrank while converting: {copied} of {len} bytes at offset {offset}"
+        )));
+    }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod chat_template;
 pub mod compress;
 pub mod gguf;
 pub mod keras;
+pub mod npy;
 pub mod pickle;
 pub mod safetensors;
 pub mod sniff;
