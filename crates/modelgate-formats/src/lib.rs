@@ -4,7 +4,9 @@
 pub mod chat_template;
 pub mod compress;
 pub mod gguf;
+pub mod hdf5;
 pub mod keras;
+pub mod marshal;
 pub mod npy;
 pub mod pickle;
 pub mod safetensors;

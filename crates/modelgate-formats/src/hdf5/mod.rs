@@ -1,0 +1,182 @@
+//! A minimal, read-only, bounded HDF5 reader: enough of the format to read what Keras and
+//! h5py write (the group tree, attributes with string and numeric values, dataset shapes)
+//! without libhdf5 and without trusting a single length or address in the file.
+//!
+//! Covered: superblock versions 0-3 (also after a user block at 512, 1024, 2048, ...),
+//! object headers versions 1 and 2 with continuation blocks, old-style groups (symbol table:
+//! version-1 B-tree, symbol nodes and local heap), new-style compact groups (link messages),
+//! compact attributes (message versions 1-3), datatypes integer, float, fixed and
+//! variable-length strings (global heap), opaque, arrays of those. Not read (reported as
+//! [`Issue`]s, never skipped silently): dense link and attribute storage (fractal heap +
+//! version-2 B-tree), shared (committed) messages, dataset raw data.
+//!
+//! Every count, size, depth and visit is bounded by [`Limits`]; cycles in the object graph
+//! and in continuation chains are detected; malformed structures become [`Issue`]s on the
+//! object where they occur, and only an unreadable superblock fails the whole parse.
+
+mod attribute;
+mod cursor;
+mod datatype;
+mod global_heap;
+mod links;
+mod object_header;
+mod superblock;
+mod symbol_table;
+mod walk;
+
+pub use attribute::{Attribute, Value};
+pub use datatype::Datatype;
+pub use superblock::{SIGNATURE, find_superblock};
+
+/// Why a structure could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("truncated {what} at {at:#x}")]
+    Truncated { at: u64, what: &'static str },
+    #[error("invalid {what} (at {at:#x})")]
+    Invalid { at: u64, what: String },
+    #[error("{what} exceeds the limit of {limit}")]
+    Limit { what: &'static str, limit: u64 },
+    #[error("{what} (at {at:#x}) is not read by this reader")]
+    Unsupported { at: u64, what: String },
+}
+
+impl Error {
+    /// Whether this is a budget hit (the file may be fine, but was not fully read).
+    pub fn is_limit(&self) -> bool {
+        matches!(self, Error::Limit { .. })
+    }
+
+    /// Whether this is a structure the reader does not implement.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported { .. })
+    }
+}
+
+/// Budgets for one file.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most objects (groups, datasets) visited.
+    pub max_objects: usize,
+    /// Deepest group nesting.
+    pub max_depth: usize,
+    /// Most header messages read per object (across continuation blocks).
+    pub max_messages: usize,
+    /// Most continuation blocks per object header.
+    pub max_continuations: usize,
+    /// Most attributes decoded per object.
+    pub max_attributes: usize,
+    /// Most elements decoded per attribute.
+    pub max_elements: u64,
+    /// Total attribute value bytes decoded for the file.
+    pub max_value_bytes: u64,
+    /// Most B-tree nodes visited for the file.
+    pub max_btree_nodes: usize,
+    /// Most issues recorded.
+    pub max_issues: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_objects: 100_000,
+            max_depth: 64,
+            max_messages: 65_536,
+            max_continuations: 1024,
+            max_attributes: 4096,
+            max_elements: 1 << 20,
+            max_value_bytes: 256 << 20,
+            max_btree_nodes: 100_000,
+            max_issues: 256,
+        }
+    }
+}
+
+/// What an object is, from its header messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectKind {
+    Group,
+    /// A dataset: its shape (empty for a scalar) and element type.
+    Dataset {
+        shape: Vec<u64>,
+        datatype: Option<Datatype>,
+    },
+    /// A committed (named) datatype.
+    NamedDatatype,
+    Other,
+}
+
+/// A link that is not a hard link: a soft link (path in this file) or an external link
+/// (file name and path in that file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherLink {
+    pub name: String,
+    pub external_file: Option<String>,
+    pub target: String,
+}
+
+/// One object of the group tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    /// Path from the root group (`/`, `/model_weights/dense`).
+    pub path: String,
+    /// Address of its object header (relative to the base address).
+    pub address: u64,
+    pub kind: ObjectKind,
+    pub attributes: Vec<Attribute>,
+    pub other_links: Vec<OtherLink>,
+}
+
+impl Object {
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+}
+
+/// Something that could not be read, or was not read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// Object path the problem belongs to.
+    pub path: String,
+    pub error: Error,
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.error)
+    }
+}
+
+/// A parsed file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hdf5File {
+    /// Superblock version (0-3).
+    pub version: u8,
+    /// Absolute position of the superblock: the size of the user block before it.
+    pub superblock_offset: u64,
+    pub offset_size: u8,
+    pub length_size: u8,
+    /// End-of-file address recorded in the superblock (relative).
+    pub end_of_file: Option<u64>,
+    /// Objects in walk order (the root group first).
+    pub objects: Vec<Object>,
+    /// Hard links to an object already visited elsewhere: (link path, first path).
+    pub aliases: Vec<(String, String)>,
+    pub issues: Vec<Issue>,
+}
+
+impl Hdf5File {
+    pub fn root(&self) -> Option<&Object> {
+        self.objects.first()
+    }
+}
+
+/// Parse an HDF5 file. Fails only when no readable superblock is found; every later problem
+/// is an [`Issue`] and the rest of the file is still read.
+pub fn parse(data: &[u8], limits: &Limits) -> Result<Hdf5File, Error> {
+    let sb = superblock::read(data)?;
+    Ok(walk::walk(data, &sb, limits))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,293 @@
+//! The depth-first walk of the group tree from the root group: every object's header,
+//! attributes and links, under the file's budgets.
+
+use super::attribute::{self, ValueBudget};
+use super::cursor::{Cursor, Layout};
+use super::datatype;
+use super::global_heap::GlobalHeap;
+use super::links::{self, Target};
+use super::object_header::{self as oh, Message};
+use super::superblock::Superblock;
+use super::symbol_table;
+use super::{Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
+use std::collections::HashMap;
+
+struct Walk<'a> {
+    data: &'a [u8],
+    layout: Layout,
+    limits: &'a Limits,
+    heap: GlobalHeap,
+    budget: ValueBudget,
+    nodes: usize,
+    issues: Vec<Issue>,
+    issues_dropped: bool,
+}
+
+impl Walk<'_> {
+    fn issue(&mut self, path: &str, error: Error) {
+        if self.issues.len() < self.limits.max_issues {
+            self.issues.push(Issue {
+                path: path.to_string(),
+                error,
+            });
+        } else if !self.issues_dropped {
+            self.issues_dropped = true;
+            self.issues.push(Issue {
+                path: path.to_string(),
+                error: Error::Limit {
+                    what: "problems recorded for the file",
+                    limit: self.limits.max_issues as u64,
+                },
+            });
+        }
+    }
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// Whether `path` is `ancestor` or below it.
+fn is_under(path: &str, ancestor: &str) -> bool {
+    ancestor == "/"
+        || path == ancestor
+        || path
+            .strip_prefix(ancestor)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+pub(crate) fn walk(data: &[u8], sb: &Superblock, limits: &Limits) -> Hdf5File {
+    let mut w = Walk {
+        data,
+        layout: sb.layout,
+        limits,
+        heap: GlobalHeap::default(),
+        budget: ValueBudget {
+            left: limits.max_value_bytes,
+        },
+        nodes: 0,
+        issues: Vec::new(),
+        issues_dropped: false,
+    };
+    let mut objects = Vec::new();
+    let mut aliases = Vec::new();
+    let mut visited: HashMap<u64, String> = HashMap::new();
+    let mut stack: Vec<(u64, String, usize)> = vec![(sb.root, "/".to_string(), 0)];
+    while let Some((addr, path, depth)) = stack.pop() {
+        if let Some(first) = visited.get(&addr) {
+            if is_under(&path, first) {
+                w.issue(
+                    &path,
+                    Error::Invalid {
+                        at: addr,
+                        what: format!("hard link cycle: {path} points back to {first}"),
+                    },
+                );
+            }
+            aliases.push((path, first.clone()));
+            continue;
+        }
+        if objects.len() >= limits.max_objects {
+            w.issue(
+                &path,
+                Error::Limit {
+                    what: "objects in the file",
+                    limit: limits.max_objects as u64,
+                },
+            );
+            break;
+        }
+        visited.insert(addr, path.clone());
+        let (object, children) = read_object(&mut w, addr, &path);
+        objects.push(object);
+        if !children.is_empty() && depth >= limits.max_depth {
+            w.issue(
+                &path,
+                Error::Limit {
+                    what: "group nesting depth",
+                    limit: limits.max_depth as u64,
+                },
+            );
+            continue;
+        }
+        for (name, child) in children.into_iter().rev() {
+            stack.push((child, join(&path, &name), depth + 1));
+        }
+    }
+    Hdf5File {
+        version: sb.version,
+        superblock_offset: sb.offset,
+        offset_size: sb.layout.offset_size as u8,
+        length_size: sb.layout.length_size as u8,
+        end_of_file: sb.end_of_file,
+        objects,
+        aliases,
+        issues: w.issues,
+    }
+}
+
+/// Read one object; returns it and its hard-linked children (name, header address).
+fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String, u64)>) {
+    let mut object = Object {
+        path: path.to_string(),
+        address: addr,
+        kind: ObjectKind::Other,
+        attributes: Vec::new(),
+        other_links: Vec::new(),
+    };
+    let mut children = Vec::new();
+    let messages = match oh::read(w.data, &w.layout, addr, w.limits) {
+        Ok((m, problems)) => {
+            for p in problems {
+                w.issue(path, p);
+            }
+            m
+        }
+        Err(e) => {
+            w.issue(path, e);
+            return (object, children);
+        }
+    };
+    let mut group = false;
+    let mut layout_seen = false;
+    let mut shape = Vec::new();
+    let mut dtype = None;
+    let mut datatype_seen = false;
+    for m in &messages {
+        if let Err(e) = message(w, m, &mut object, &mut children, &mut group) {
+            w.issue(path, e);
+        }
+        match m.kind {
+            oh::MSG_LAYOUT => layout_seen = true,
+            oh::MSG_DATASPACE => {
+                match datatype::parse_dataspace(&mut Cursor::new(m.body, 0), &w.layout) {
+                    Ok(s) => shape = s.unwrap_or_default(),
+                    Err(e) => w.issue(path, e),
+                }
+            }
+            oh::MSG_DATATYPE => {
+                datatype_seen = true;
+                if m.flags & oh::FLAG_SHARED == 0 {
+                    match datatype::parse(&mut Cursor::new(m.body, 0)) {
+                        Ok(t) => dtype = Some(t),
+                        Err(e) => w.issue(path, e),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    object.kind = if group {
+        ObjectKind::Group
+    } else if layout_seen {
+        ObjectKind::Dataset {
+            shape,
+            datatype: dtype,
+        }
+    } else if datatype_seen {
+        ObjectKind::NamedDatatype
+    } else {
+        ObjectKind::Other
+    };
+    (object, children)
+}
+
+/// Dense storage is named by a fractal heap address; read the address from a link info or
+/// attribute info message body.
+fn dense_heap(layout: &Layout, body: &[u8], flag_skip: usize) -> Result<Option<u64>, Error> {
+    let mut c = Cursor::new(body, 0);
+    let _version = c.u8("info message version")?;
+    let flags = c.u8("info message flags")?;
+    if flags & 1 != 0 {
+        c.skip(flag_skip, "maximum creation index")?;
+    }
+    layout.addr(&mut c, "fractal heap address")
+}
+
+fn message(
+    w: &mut Walk<'_>,
+    m: &Message<'_>,
+    object: &mut Object,
+    children: &mut Vec<(String, u64)>,
+    group: &mut bool,
+) -> Result<(), Error> {
+    match m.kind {
+        oh::MSG_ATTRIBUTE => {
+            if m.flags & oh::FLAG_SHARED != 0 {
+                return Err(Error::Unsupported {
+                    at: m.at as u64,
+                    what: "shared attribute message".into(),
+                });
+            }
+            if object.attributes.len() >= w.limits.max_attributes {
+                return Err(Error::Limit {
+                    what: "attributes on one object",
+                    limit: w.limits.max_attributes as u64,
+                });
+            }
+            let a = attribute::parse(
+                w.data,
+                &w.layout,
+                m.body,
+                m.at,
+                &mut w.heap,
+                &mut w.budget,
+                w.limits,
+            )?;
+            object.attributes.push(a);
+        }
+        oh::MSG_ATTRIBUTE_INFO => {
+            if dense_heap(&w.layout, m.body, 2)?.is_some() {
+                return Err(Error::Unsupported {
+                    at: m.at as u64,
+                    what: "dense attribute storage (fractal heap)".into(),
+                });
+            }
+        }
+        oh::MSG_SYMBOL_TABLE => {
+            *group = true;
+            for e in symbol_table::members(w.data, &w.layout, m.body, &mut w.nodes, w.limits)? {
+                children.push((e.name, e.address));
+            }
+        }
+        oh::MSG_LINK => {
+            *group = true;
+            let l = links::parse(&w.layout, m.body, m.at)?;
+            match l.target {
+                Target::Hard(a) => children.push((l.name, a)),
+                Target::Soft(t) => object.other_links.push(super::OtherLink {
+                    name: l.name,
+                    external_file: None,
+                    target: t,
+                }),
+                Target::External { file, path } => object.other_links.push(OtherLink {
+                    name: l.name,
+                    external_file: Some(file),
+                    target: path,
+                }),
+                Target::Other(k) => {
+                    return Err(Error::Unsupported {
+                        at: m.at as u64,
+                        what: format!("user-defined link type {k} ({:?})", l.name),
+                    });
+                }
+            }
+        }
+        oh::MSG_LINK_INFO => {
+            *group = true;
+            if dense_heap(&w.layout, m.body, 8)?.is_some() {
+                return Err(Error::Unsupported {
+                    at: m.at as u64,
+                    what: "dense link storage (fractal heap)".into(),
+                });
+            }
+        }
+        oh::MSG_GROUP_INFO => *group = true,
+        _ => {}
+    }
+    Ok(())
+}
