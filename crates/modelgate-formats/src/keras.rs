@@ -3,9 +3,11 @@
 //! `module`/`registered_name` in Keras 3), with what matters for safety pulled out: Lambda
 //! code, imported modules, embedded models and file references.
 //!
-//! Lambda bytecode is `marshal` data; it is not unmarshalled. [`marshal_strings`] lists the
-//! string records found in it (names, constants), which shows what the function touches.
+//! Lambda bytecode is `marshal` data: it is disassembled by [`crate::marshal`] (names,
+//! constants, imports and calls; nothing is executed). [`marshal_strings`] is the fallback
+//! for streams that do not disassemble: the string records found in the bytes.
 
+use crate::marshal::{self, Disassembly};
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -22,6 +24,8 @@ pub enum LambdaFunction {
         base64_len: usize,
         decoded_len: Option<usize>,
         strings: Vec<String>,
+        /// The disassembled code object, or why it could not be read.
+        disassembly: Option<Result<Disassembly, marshal::Error>>,
     },
     /// A function referenced by name (`module.function`).
     Named {
@@ -163,6 +167,9 @@ fn lambda_function(cfg: Option<&serde_json::Map<String, Value>>) -> LambdaFuncti
             base64_len: b64.len(),
             decoded_len: decoded.as_ref().map(Vec::len),
             strings: decoded.as_deref().map(marshal_strings).unwrap_or_default(),
+            disassembly: decoded
+                .as_deref()
+                .map(|d| marshal::disassemble(d, &marshal::Limits::default())),
         }
     };
     match c.get("function") {

@@ -59,6 +59,11 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
     {
         return FormatId::TorchLegacy;
     }
+    // An HDF5 superblock after a user block (512, 1024, 2048, ... bytes of anything, even a
+    // pickle: the HDF5 analyzer scans the user block as a member).
+    if crate::hdf5::find_superblock(data).is_some() {
+        return FormatId::Hdf5;
+    }
     if looks_like_pickle(data) {
         let protocol = match head(2) {
             [0x80, p] => *p,

@@ -17,6 +17,7 @@ pub static ANALYZERS: &[&dyn Analyzer] = &[
     &analyzers::onnx::OnnxAnalyzer,
     &analyzers::safetensors::SafetensorsAnalyzer,
     &analyzers::gguf::GgufAnalyzer,
+    &analyzers::hdf5::Hdf5Analyzer,
     &analyzers::json::JsonAnalyzer,
     &analyzers::tf::TfAnalyzer,
     &analyzers::tflite::TfliteAnalyzer,
@@ -87,6 +88,9 @@ pub static RULES: &[&RuleMeta] = &[
     &crate::rules::tensorflow::tflite_custom_op::META,
     &crate::rules::tensorflow::tflite_flex_op::META,
     &crate::rules::tensorflow::tflite_embedded_payload::META,
+    &crate::rules::hdf5::malformed::META,
+    &crate::rules::hdf5::not_fully_read::META,
+    &crate::rules::hdf5::hidden_payload::META,
 ];
 
 /// Look a rule up by code (case-insensitive) or by name.

@@ -66,13 +66,12 @@ fn pad8(n: usize) -> usize {
 pub(crate) fn parse(
     data: &[u8],
     layout: &Layout,
-    body: &[u8],
-    at: usize,
+    mut c: Cursor<'_>,
     heap: &mut GlobalHeap,
     budget: &mut ValueBudget,
     limits: &Limits,
 ) -> Result<Attribute, Error> {
-    let mut c = Cursor::new(body, 0);
+    let at = c.pos();
     let version = c.u8("attribute version")?;
     let flags = c.u8("attribute flags")?;
     let name_len = usize::from(c.u16("attribute name size")?);
@@ -99,11 +98,11 @@ pub(crate) fn parse(
     let name = name.get(..name_len).unwrap_or(name);
     let name = name.split(|b| *b == 0).next().unwrap_or(name);
     let name = String::from_utf8_lossy(name).into_owned();
-    let type_bytes = c.bytes(padded(type_len), "attribute datatype")?;
-    let space_bytes = c.bytes(padded(space_len), "attribute dataspace")?;
-    let value_bytes = body.get(c.pos()..).unwrap_or(&[]);
-    let dtype = datatype::parse(&mut Cursor::new(type_bytes, 0))?;
-    let shape = datatype::parse_dataspace(&mut Cursor::new(space_bytes, 0), layout)?;
+    let mut type_cursor = c.take(padded(type_len), "attribute datatype")?;
+    let mut space_cursor = c.take(padded(space_len), "attribute dataspace")?;
+    let value_bytes = c.rest();
+    let dtype = datatype::parse(&mut type_cursor)?;
+    let shape = datatype::parse_dataspace(&mut space_cursor, layout)?;
     let value = match &shape {
         None => Value::Empty,
         Some(dims) => decode(

@@ -36,6 +36,21 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
+    /// A cursor over the next `n` bytes, keeping absolute positions; this one moves past them.
+    pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<Cursor<'a>, Error> {
+        let start = self.pos;
+        self.bytes(n, what)?;
+        Ok(Cursor {
+            data: self.data.get(..self.pos).unwrap_or(self.data),
+            pos: start,
+        })
+    }
+
+    /// The bytes not read yet.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.data.get(self.pos..).unwrap_or(&[])
+    }
+
     pub(crate) fn skip(&mut self, n: usize, what: &'static str) -> Result<(), Error> {
         self.bytes(n, what).map(|_| ())
     }
@@ -109,7 +124,7 @@ impl Layout {
             .checked_add(addr)
             .filter(|a| *a < data.len() as u64)
             .ok_or_else(|| Error::Invalid {
-                at: addr,
+                at: self.base.saturating_add(addr),
                 what: format!("{what}: address {addr:#x} is outside the file"),
             })?;
         Ok(Cursor::new(data, abs as usize))

@@ -17,8 +17,8 @@ pub(crate) struct Link {
 }
 
 /// Parse a link message body.
-pub(crate) fn parse(layout: &Layout, body: &[u8], at: usize) -> Result<Link, Error> {
-    let mut c = Cursor::new(body, 0);
+pub(crate) fn parse(layout: &Layout, mut c: Cursor<'_>) -> Result<Link, Error> {
+    let at = c.pos();
     let version = c.u8("link version")?;
     if version != 1 {
         return Err(Error::Invalid {

@@ -47,6 +47,16 @@ impl Error {
         matches!(self, Error::Limit { .. })
     }
 
+    /// Absolute file offset the problem was found at, when there is one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Error::Truncated { at, .. }
+            | Error::Invalid { at, .. }
+            | Error::Unsupported { at, .. } => Some(*at),
+            Error::Limit { .. } => None,
+        }
+    }
+
     /// Whether this is a structure the reader does not implement.
     pub fn is_unsupported(&self) -> bool {
         matches!(self, Error::Unsupported { .. })
@@ -147,6 +157,17 @@ impl std::fmt::Display for Issue {
     }
 }
 
+/// A second hard link to an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    pub path: String,
+    /// The path the object was first reached by.
+    pub target: String,
+    /// The link points back at one of its own ancestors (a loop in the group graph; legal
+    /// in HDF5, never followed here).
+    pub cycle: bool,
+}
+
 /// A parsed file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hdf5File {
@@ -160,8 +181,8 @@ pub struct Hdf5File {
     pub end_of_file: Option<u64>,
     /// Objects in walk order (the root group first).
     pub objects: Vec<Object>,
-    /// Hard links to an object already visited elsewhere: (link path, first path).
-    pub aliases: Vec<(String, String)>,
+    /// Hard links to an object already visited under another path (not walked again).
+    pub aliases: Vec<Alias>,
     pub issues: Vec<Issue>,
 }
 

@@ -19,14 +19,25 @@ pub(crate) const MSG_ATTRIBUTE_INFO: u16 = 0x0015;
 /// Message flag: the message is stored elsewhere (shared object header message).
 pub(crate) const FLAG_SHARED: u8 = 0x02;
 
-/// One header message: its type, flags and body bytes.
-#[derive(Debug, Clone)]
+/// One header message: its type, flags and body.
+#[derive(Clone)]
 pub(crate) struct Message<'a> {
     pub(crate) kind: u16,
     pub(crate) flags: u8,
-    pub(crate) body: &'a [u8],
+    /// The body, with absolute file positions.
+    pub(crate) body: Cursor<'a>,
+}
+
+impl<'a> Message<'a> {
     /// Absolute position of the body.
-    pub(crate) at: usize,
+    pub(crate) fn at(&self) -> usize {
+        self.body.pos()
+    }
+
+    /// A fresh cursor at the start of the body.
+    pub(crate) fn cursor(&self) -> Cursor<'a> {
+        self.body.clone()
+    }
 }
 
 /// The messages of the object header at `addr`, following continuation blocks. Problems
@@ -61,10 +72,9 @@ pub(crate) fn read<'a>(
         }
         let size = c.uint(1 << (header_flags & 3), "object header chunk size")?;
         let size = to_usize(size, addr, "object header chunk")?;
-        let body = c.bytes(size, "object header chunk")?;
+        let body = c.take(size, "object header chunk")?;
         messages_v2(
             body,
-            c.pos() - size,
             header_flags,
             &mut messages,
             &mut pending,
@@ -85,9 +95,8 @@ pub(crate) fn read<'a>(
         let size = c.u32("object header size")?;
         c.skip(4, "object header padding")?;
         let size = to_usize(u64::from(size), addr, "object header")?;
-        let start = c.pos();
-        let body = c.bytes(size, "object header messages")?;
-        messages_v1(body, start, &mut messages, &mut pending, layout, limits)?;
+        let body = c.take(size, "object header messages")?;
+        messages_v1(body, &mut messages, &mut pending, layout, limits)?;
     }
     let mut seen: HashSet<u64> = HashSet::new();
     seen.insert(addr);
@@ -150,21 +159,18 @@ fn continuation<'a>(
             at,
             what: format!("continuation block length {len}"),
         })?;
-        let start = c.pos();
-        let body = c.bytes(body_len, "continuation block")?;
-        messages_v2(body, start, header_flags, messages, pending, layout, limits)
+        let body = c.take(body_len, "continuation block")?;
+        messages_v2(body, header_flags, messages, pending, layout, limits)
     } else {
-        let start = c.pos();
-        let body = c.bytes(len, "continuation block")?;
-        messages_v1(body, start, messages, pending, layout, limits)
+        let body = c.take(len, "continuation block")?;
+        messages_v1(body, messages, pending, layout, limits)
     }
 }
 
 fn push<'a>(
     kind: u16,
     flags: u8,
-    body: &'a [u8],
-    at: usize,
+    body: Cursor<'a>,
     messages: &mut Vec<Message<'a>>,
     pending: &mut Vec<(u64, u64)>,
     layout: &Layout,
@@ -177,57 +183,49 @@ fn push<'a>(
         });
     }
     if kind == MSG_CONTINUATION {
-        let mut c = Cursor::new(body, 0);
+        let mut c = body.clone();
         let addr = layout.addr(&mut c, "continuation address")?;
         let len = layout.length(&mut c, "continuation length")?;
         match addr {
             Some(a) => pending.push((a, len)),
             None => {
                 return Err(Error::Invalid {
-                    at: at as u64,
+                    at: body.pos() as u64,
                     what: "continuation message with undefined address".into(),
                 });
             }
         }
     }
-    messages.push(Message {
-        kind,
-        flags,
-        body,
-        at,
-    });
+    messages.push(Message { kind, flags, body });
     Ok(())
 }
 
 fn messages_v1<'a>(
-    block: &'a [u8],
-    start: usize,
+    mut c: Cursor<'a>,
     messages: &mut Vec<Message<'a>>,
     pending: &mut Vec<(u64, u64)>,
     layout: &Layout,
     limits: &Limits,
 ) -> Result<(), Error> {
-    let mut c = Cursor::new(block, 0);
     while c.remaining() >= 8 {
         let kind = c.u16("message type")?;
         let size = c.u16("message size")?;
         let flags = c.u8("message flags")?;
         c.skip(3, "message reserved")?;
-        let at = start + c.pos();
+        let at = c.pos() as u64;
         let body = c
-            .bytes(usize::from(size), "message body")
+            .take(usize::from(size), "message body")
             .map_err(|_| Error::Truncated {
-                at: at as u64,
+                at,
                 what: "message body (runs past its header block)",
             })?;
-        push(kind, flags, body, at, messages, pending, layout, limits)?;
+        push(kind, flags, body, messages, pending, layout, limits)?;
     }
     Ok(())
 }
 
 fn messages_v2<'a>(
-    block: &'a [u8],
-    start: usize,
+    mut c: Cursor<'a>,
     header_flags: u8,
     messages: &mut Vec<Message<'a>>,
     pending: &mut Vec<(u64, u64)>,
@@ -235,7 +233,6 @@ fn messages_v2<'a>(
     limits: &Limits,
 ) -> Result<(), Error> {
     let head = if header_flags & 0x04 != 0 { 6 } else { 4 };
-    let mut c = Cursor::new(block, 0);
     while c.remaining() >= head {
         let kind = u16::from(c.u8("message type")?);
         let size = c.u16("message size")?;
@@ -243,14 +240,14 @@ fn messages_v2<'a>(
         if head == 6 {
             c.skip(2, "message creation order")?;
         }
-        let at = start + c.pos();
+        let at = c.pos() as u64;
         let body = c
-            .bytes(usize::from(size), "message body")
+            .take(usize::from(size), "message body")
             .map_err(|_| Error::Truncated {
-                at: at as u64,
+                at,
                 what: "message body (runs past its header chunk)",
             })?;
-        push(kind, flags, body, at, messages, pending, layout, limits)?;
+        push(kind, flags, body, messages, pending, layout, limits)?;
     }
     Ok(())
 }

@@ -55,16 +55,16 @@ fn heap_name(heap: &[u8], offset: u64) -> Result<String, Error> {
 pub(crate) fn members(
     data: &[u8],
     layout: &Layout,
-    body: &[u8],
+    mut c: Cursor<'_>,
     nodes: &mut usize,
     limits: &Limits,
 ) -> Result<Vec<Entry>, Error> {
-    let mut c = Cursor::new(body, 0);
+    let at = c.pos() as u64;
     let btree = layout.addr(&mut c, "symbol table B-tree address")?;
     let heap = layout.addr(&mut c, "symbol table local heap address")?;
     let (Some(btree), Some(heap)) = (btree, heap) else {
         return Err(Error::Invalid {
-            at: 0,
+            at,
             what: "symbol table message with an undefined address".into(),
         });
     };

@@ -9,7 +9,7 @@ use super::links::{self, Target};
 use super::object_header::{self as oh, Message};
 use super::superblock::Superblock;
 use super::symbol_table;
-use super::{Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
+use super::{Alias, Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
 use std::collections::HashMap;
 
 struct Walk<'a> {
@@ -79,16 +79,13 @@ pub(crate) fn walk(data: &[u8], sb: &Superblock, limits: &Limits) -> Hdf5File {
     let mut stack: Vec<(u64, String, usize)> = vec![(sb.root, "/".to_string(), 0)];
     while let Some((addr, path, depth)) = stack.pop() {
         if let Some(first) = visited.get(&addr) {
-            if is_under(&path, first) {
-                w.issue(
-                    &path,
-                    Error::Invalid {
-                        at: addr,
-                        what: format!("hard link cycle: {path} points back to {first}"),
-                    },
-                );
+            if aliases.len() < limits.max_objects {
+                aliases.push(Alias {
+                    cycle: is_under(&path, first),
+                    path,
+                    target: first.clone(),
+                });
             }
-            aliases.push((path, first.clone()));
             continue;
         }
         if objects.len() >= limits.max_objects {
@@ -163,16 +160,14 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
         }
         match m.kind {
             oh::MSG_LAYOUT => layout_seen = true,
-            oh::MSG_DATASPACE => {
-                match datatype::parse_dataspace(&mut Cursor::new(m.body, 0), &w.layout) {
-                    Ok(s) => shape = s.unwrap_or_default(),
-                    Err(e) => w.issue(path, e),
-                }
-            }
+            oh::MSG_DATASPACE => match datatype::parse_dataspace(&mut m.cursor(), &w.layout) {
+                Ok(s) => shape = s.unwrap_or_default(),
+                Err(e) => w.issue(path, e),
+            },
             oh::MSG_DATATYPE => {
                 datatype_seen = true;
                 if m.flags & oh::FLAG_SHARED == 0 {
-                    match datatype::parse(&mut Cursor::new(m.body, 0)) {
+                    match datatype::parse(&mut m.cursor()) {
                         Ok(t) => dtype = Some(t),
                         Err(e) => w.issue(path, e),
                     }
@@ -198,8 +193,7 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
 
 /// Dense storage is named by a fractal heap address; read the address from a link info or
 /// attribute info message body.
-fn dense_heap(layout: &Layout, body: &[u8], flag_skip: usize) -> Result<Option<u64>, Error> {
-    let mut c = Cursor::new(body, 0);
+fn dense_heap(layout: &Layout, mut c: Cursor<'_>, flag_skip: usize) -> Result<Option<u64>, Error> {
     let _version = c.u8("info message version")?;
     let flags = c.u8("info message flags")?;
     if flags & 1 != 0 {
@@ -219,7 +213,7 @@ fn message(
         oh::MSG_ATTRIBUTE => {
             if m.flags & oh::FLAG_SHARED != 0 {
                 return Err(Error::Unsupported {
-                    at: m.at as u64,
+                    at: m.at() as u64,
                     what: "shared attribute message".into(),
                 });
             }
@@ -232,8 +226,7 @@ fn message(
             let a = attribute::parse(
                 w.data,
                 &w.layout,
-                m.body,
-                m.at,
+                m.cursor(),
                 &mut w.heap,
                 &mut w.budget,
                 w.limits,
@@ -241,22 +234,22 @@ fn message(
             object.attributes.push(a);
         }
         oh::MSG_ATTRIBUTE_INFO => {
-            if dense_heap(&w.layout, m.body, 2)?.is_some() {
+            if dense_heap(&w.layout, m.cursor(), 2)?.is_some() {
                 return Err(Error::Unsupported {
-                    at: m.at as u64,
+                    at: m.at() as u64,
                     what: "dense attribute storage (fractal heap)".into(),
                 });
             }
         }
         oh::MSG_SYMBOL_TABLE => {
             *group = true;
-            for e in symbol_table::members(w.data, &w.layout, m.body, &mut w.nodes, w.limits)? {
+            for e in symbol_table::members(w.data, &w.layout, m.cursor(), &mut w.nodes, w.limits)? {
                 children.push((e.name, e.address));
             }
         }
         oh::MSG_LINK => {
             *group = true;
-            let l = links::parse(&w.layout, m.body, m.at)?;
+            let l = links::parse(&w.layout, m.cursor())?;
             match l.target {
                 Target::Hard(a) => children.push((l.name, a)),
                 Target::Soft(t) => object.other_links.push(super::OtherLink {
@@ -271,7 +264,7 @@ fn message(
                 }),
                 Target::Other(k) => {
                     return Err(Error::Unsupported {
-                        at: m.at as u64,
+                        at: m.at() as u64,
                         what: format!("user-defined link type {k} ({:?})", l.name),
                     });
                 }
@@ -279,9 +272,9 @@ fn message(
         }
         oh::MSG_LINK_INFO => {
             *group = true;
-            if dense_heap(&w.layout, m.body, 8)?.is_some() {
+            if dense_heap(&w.layout, m.cursor(), 8)?.is_some() {
                 return Err(Error::Unsupported {
-                    at: m.at as u64,
+                    at: m.at() as u64,
                     what: "dense link storage (fractal heap)".into(),
                 });
             }

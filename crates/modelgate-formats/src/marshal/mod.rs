@@ -73,7 +73,7 @@ impl PyVersion {
 }
 
 /// One code object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeObject {
     pub name: String,
     pub qualname: Option<String>,
@@ -92,7 +92,7 @@ pub struct CodeObject {
 }
 
 /// A disassembled code object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disassembly {
     pub layout: CodeLayout,
     pub version: PyVersion,

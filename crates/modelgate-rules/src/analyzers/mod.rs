@@ -2,6 +2,7 @@
 
 pub mod compressed;
 pub mod gguf;
+pub mod hdf5;
 pub mod json;
 pub mod npy;
 pub mod onnx;

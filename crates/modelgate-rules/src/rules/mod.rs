@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod generic;
 pub mod gguf;
+pub mod hdf5;
 pub mod keras;
 pub mod onnx;
 pub mod pickle;

@@ -5,6 +5,7 @@ pub mod custom_object;
 pub mod dangerous_module;
 pub mod external_model;
 pub mod file_reference;
+pub mod lambda_code;
 pub mod lambda_layer;
 
 use crate::engine::ScanCx;
@@ -191,16 +192,26 @@ fn lambda(cx: &mut ScanCx, path: &VirtualPath, o: &KerasObject) {
             base64_len,
             decoded_len,
             strings,
+            disassembly,
         } => {
-            let shown: Vec<&str> = strings.iter().map(String::as_str).take(24).collect();
-            let mut f = lambda_layer::META
-                .finding(path.clone(), format!("Lambda layer {name:?} at {} stores Python bytecode ({base64_len} bytes base64); strings: {}", o.path, shown.join(", ")))
-                .with("code_base64_len", base64_len.to_string());
+            let mut f = match disassembly {
+                Some(Ok(d)) => lambda_code::describe(path, &name, &o.path, d),
+                _ => {
+                    let shown: Vec<&str> = strings.iter().map(String::as_str).take(24).collect();
+                    let mut f = lambda_layer::META
+                        .finding(path.clone(), format!("Lambda layer {name:?} at {} stores Python bytecode ({base64_len} bytes base64); strings: {}", o.path, shown.join(", ")));
+                    if let Some(Err(e)) = disassembly {
+                        f = f.with("disassembly_error", e.to_string());
+                    }
+                    f
+                }
+            };
+            f = f.with("code_base64_len", base64_len.to_string());
             if let Some(n) = decoded_len {
                 f = f.with("code_bytes", n.to_string());
             }
-            for s in shown {
-                f = f.with("code_string", s);
+            for s in strings.iter().take(24) {
+                f = f.with("code_string", s.as_str());
             }
             f
         }

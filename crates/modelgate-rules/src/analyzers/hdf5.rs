@@ -1,0 +1,322 @@
+//! HDF5 (h5py files, Keras 2-style `.h5` models): the structure is read by modelgate's own
+//! bounded reader; a Keras model's `model_config` / `training_config` attributes go through
+//! the same Keras rules as a `.keras` config; attribute values and the user block are
+//! sniffed for hidden payloads. Plain HDF5 data files are inventoried, not flagged.
+
+use crate::analyzers::safetensors::{decodings, is_payload};
+use crate::engine::{Analyzer, Artifact, ScanCx};
+use crate::rules::hdf5::{hidden_payload, malformed, not_fully_read};
+use crate::rules::keras;
+use modelgate_core::{Blob, FormatId, VirtualPath};
+use modelgate_formats::hdf5::{self, Error, Hdf5File, ObjectKind, Value};
+use serde_json::Value as Json;
+
+pub struct Hdf5Analyzer;
+
+/// Most structural problems reported one by one; the rest are summarised.
+const MAX_ISSUES: usize = 32;
+/// Most raw-byte config candidates tried when the structure cannot be read.
+const MAX_RAW_CONFIGS: usize = 16;
+/// Keras attributes that hold JSON configs.
+const CONFIG_ATTRIBUTES: &[&str] = &["model_config", "training_config"];
+
+impl Analyzer for Hdf5Analyzer {
+    fn id(&self) -> &'static str {
+        "hdf5"
+    }
+
+    fn handles(&self, format: FormatId) -> bool {
+        matches!(format, FormatId::Hdf5 | FormatId::KerasH5)
+    }
+
+    fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
+        let d = art.data.as_slice();
+        let file = match hdf5::parse(d, &hdf5::Limits::default()) {
+            Ok(f) => f,
+            Err(e) => {
+                cx.emit(problem(&e).finding(located(art, &e), format!("HDF5: {e}")));
+                raw_configs(cx, art);
+                return;
+            }
+        };
+        inventory(cx, art, &file);
+        let shown = file.issues.len().min(MAX_ISSUES);
+        for issue in file.issues.iter().take(shown) {
+            cx.emit(
+                problem(&issue.error)
+                    .finding(located(art, &issue.error), format!("HDF5 {issue}"))
+                    .with("object", issue.path.clone()),
+            );
+        }
+        if file.issues.len() > shown {
+            cx.emit(malformed::META.finding(
+                art.path.clone(),
+                format!(
+                    "{} further HDF5 problems not listed",
+                    file.issues.len() - shown
+                ),
+            ));
+        }
+        let mut config_read = false;
+        if let Some(root) = file.root() {
+            for name in CONFIG_ATTRIBUTES {
+                let Some(text) = root.attribute(name).and_then(|a| a.as_str()) else {
+                    continue;
+                };
+                let at = art.path.join(format!("/{name}"));
+                match serde_json::from_str::<Json>(&text) {
+                    Ok(doc) => {
+                        config_read |= *name == "model_config";
+                        keras::check(cx, &at, &doc);
+                    }
+                    Err(e) => cx.emit(
+                        malformed::META
+                            .finding(at, format!("Keras {name} attribute is not JSON: {e}")),
+                    ),
+                }
+            }
+        }
+        hidden_in_attributes(cx, art, &file);
+        user_block(cx, art, &file);
+        if !config_read && !file.issues.is_empty() {
+            raw_configs(cx, art);
+        }
+    }
+}
+
+fn located(art: &Artifact, e: &Error) -> VirtualPath {
+    match e.offset() {
+        Some(at) if at < art.data.len() as u64 => art.path.at(at),
+        _ => art.path.clone(),
+    }
+}
+
+fn problem(e: &Error) -> &'static modelgate_core::RuleMeta {
+    if e.is_limit() || e.is_unsupported() {
+        &not_fully_read::META
+    } else {
+        &malformed::META
+    }
+}
+
+fn inventory(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
+    let groups = file
+        .objects
+        .iter()
+        .filter(|o| o.kind == ObjectKind::Group)
+        .count();
+    let datasets = file
+        .objects
+        .iter()
+        .filter(|o| matches!(o.kind, ObjectKind::Dataset { .. }))
+        .count();
+    let root = file.root();
+    let text = |name: &str| {
+        root.and_then(|r| r.attribute(name))
+            .and_then(|a| a.as_str())
+    };
+    let keras = text("model_config").is_some();
+    let mut notes = vec![format!(
+        "HDF5 superblock v{}, {groups} group(s), {datasets} dataset(s)",
+        file.version
+    )];
+    if keras {
+        notes.push(format!(
+            "Keras H5 model (keras_version {}, backend {})",
+            text("keras_version").unwrap_or_else(|| "?".into()),
+            text("backend").unwrap_or_else(|| "?".into())
+        ));
+    }
+    if file.superblock_offset > 0 {
+        notes.push(format!("user block of {} bytes", file.superblock_offset));
+    }
+    for a in &file.aliases {
+        notes.push(format!(
+            "{} {} -> {}",
+            if a.cycle {
+                "hard link cycle"
+            } else {
+                "hard link"
+            },
+            a.path,
+            a.target
+        ));
+    }
+    for o in &file.objects {
+        for l in &o.other_links {
+            notes.push(match &l.external_file {
+                Some(f) => format!("external link {}/{} -> {f}:{}", o.path, l.name, l.target),
+                None => format!("soft link {}/{} -> {}", o.path, l.name, l.target),
+            });
+        }
+    }
+    if let Some(inv) = cx.inventory_mut(&art.path) {
+        if keras {
+            inv.format = FormatId::KerasH5.name().to_string();
+            inv.can_execute_code = true;
+        }
+        inv.notes.extend(notes.into_iter().take(16));
+    }
+}
+
+/// Attribute values that are, or decode to, another format.
+fn hidden_in_attributes(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
+    for o in &file.objects {
+        for a in &o.attributes {
+            if o.path == "/" && CONFIG_ATTRIBUTES.contains(&a.name.as_str()) {
+                continue;
+            }
+            let values: Vec<&[u8]> = match &a.value {
+                Value::Strings(v) => v.iter().map(Vec::as_slice).collect(),
+                Value::Bytes(b) => vec![b.as_slice()],
+                _ => continue,
+            };
+            for (i, raw) in values.into_iter().enumerate().take(64) {
+                if raw.len() < 8 || cx.out_of_time(&art.path) {
+                    continue;
+                }
+                let mut candidates = vec![("raw", raw.to_vec())];
+                if let Ok(text) = std::str::from_utf8(raw) {
+                    candidates.extend(decodings(text).into_iter().skip(1));
+                }
+                let label = if i == 0 {
+                    format!("{}/attrs/{}", o.path.trim_end_matches('/'), a.name)
+                } else {
+                    format!("{}/attrs/{}[{i}]", o.path.trim_end_matches('/'), a.name)
+                };
+                for (how, bytes) in candidates {
+                    let format = modelgate_formats::sniff(&bytes, "");
+                    if !is_payload(format) {
+                        continue;
+                    }
+                    let msg = if how == "raw" {
+                        format!("attribute {:?} of {} is a {format}", a.name, o.path)
+                    } else {
+                        format!(
+                            "attribute {:?} of {} decodes ({how}) to a {format}",
+                            a.name, o.path
+                        )
+                    };
+                    cx.emit(
+                        hidden_payload::META
+                            .finding(art.path.at(a.at), msg)
+                            .with("object", o.path.clone())
+                            .with("attribute", a.name.clone())
+                            .with("encoding", how)
+                            .with("format", format.name())
+                            .help("The payload is scanned below; model weights never need code in an attribute"),
+                    );
+                    let member = if how == "raw" {
+                        label.clone()
+                    } else {
+                        format!("{label} ({how})")
+                    };
+                    cx.descend_as(art.path.join(member), Blob::from_vec(bytes), format);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The bytes before a superblock found at 512, 1024, ...
+fn user_block(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
+    let Ok(end) = usize::try_from(file.superblock_offset) else {
+        return;
+    };
+    let Some(blob) = art.data.slice(0..end) else {
+        return;
+    };
+    if blob.as_slice().iter().all(|b| *b == 0) {
+        return;
+    }
+    let format = modelgate_formats::sniff(blob.as_slice(), "");
+    if is_payload(format) {
+        cx.emit(
+            hidden_payload::META
+                .finding(
+                    art.path.at(0),
+                    format!("the {end}-byte user block before the HDF5 superblock is a {format}"),
+                )
+                .with("region", "user block")
+                .with("format", format.name()),
+        );
+        cx.descend_as(art.path.join("<user block>"), blob, format);
+    }
+}
+
+/// When the structure is unreadable, find Keras configs in the raw bytes (variable-length
+/// strings are stored whole in the global heap), so a Lambda is still reported.
+fn raw_configs(cx: &mut ScanCx, art: &Artifact) {
+    let d = art.data.as_slice();
+    let needle = b"{\"class_name\"";
+    let mut pos = 0usize;
+    let mut tried = 0usize;
+    while tried < MAX_RAW_CONFIGS {
+        let Some(found) = d
+            .get(pos..)
+            .and_then(|rest| rest.windows(needle.len()).position(|w| w == needle))
+        else {
+            break;
+        };
+        let start = pos + found;
+        tried += 1;
+        let Some(tail) = d.get(start..) else { break };
+        let mut it = serde_json::Deserializer::from_slice(tail).into_iter::<Json>();
+        match it.next() {
+            Some(Ok(doc)) if modelgate_formats::keras::is_keras_config(&doc) => {
+                let at: VirtualPath = art.path.join(format!("<raw config @{start:#x}>"));
+                keras::check(cx, &at, &doc);
+                pos = start + it.byte_offset().max(1);
+            }
+            _ => pos = start + 1,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use crate::engine::scan_bytes;
+    use modelgate_core::{Blob, FileReport, Limits};
+
+    fn scan(name: &str) -> FileReport {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/scan")
+            .join(name);
+        scan_bytes(
+            name,
+            Blob::from_vec(std::fs::read(p).unwrap()),
+            &Limits::default(),
+        )
+    }
+
+    #[test]
+    fn dump() {
+        for n in [
+            "mal_keras_lambda_os_system.h5",
+            "mal_keras_lambda_import.h5",
+            "mal_keras_lambda_nested.h5",
+            "mal_keras_lambda_py38.h5",
+            "mal_keras_lambda_py310.h5",
+            "mal_keras_lambda_py312.h5",
+            "mal_h5_pickle_attr.h5",
+            "mal_h5_broken_root_lambda.h5",
+            "ok_keras_dense.h5",
+            "ok_h5py_userblock.h5",
+            "mal_h5_huge_counts.h5",
+        ] {
+            let r = scan(n);
+            println!("== {n} {} {:?}", r.verdict, r.inventory);
+            for f in &r.findings {
+                println!(
+                    "  {} {:?} {} | {}",
+                    f.code, f.severity, f.location, f.message
+                );
+                for e in &f.evidence {
+                    println!("      {} = {}", e.key, e.value);
+                }
+            }
+        }
+    }
+}
