@@ -9,44 +9,240 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(p).unwrap()
 }
 
-#[test]
-fn dump_all() {
-    for n in std::fs::read_dir(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/scan"),
-    )
-    .unwrap()
-    {
-        let n = n.unwrap().file_name().into_string().unwrap();
-        if !n.ends_with(".h5") {
-            continue;
+fn read(name: &str) -> Hdf5File {
+    parse(&fixture(name), &Limits::default()).unwrap()
+}
+
+fn paths(f: &Hdf5File) -> Vec<&str> {
+    let mut p: Vec<&str> = f.objects.iter().map(|o| o.path.as_str()).collect();
+    p.sort_unstable();
+    p
+}
+
+fn plain_tree_is_read(f: &Hdf5File) {
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    assert_eq!(paths(f), vec!["/", "/data", "/data/x", "/data/y", "/empty"]);
+    let root = f.root().unwrap();
+    assert_eq!(root.kind, ObjectKind::Group);
+    assert_eq!(
+        root.attribute("title").unwrap().as_str().as_deref(),
+        Some("plain h5py file")
+    );
+    assert_eq!(
+        root.attribute("version").unwrap().value,
+        Value::Integers(vec![3])
+    );
+    assert_eq!(
+        root.attribute("scale").unwrap().value,
+        Value::Floats(vec![0.5])
+    );
+    assert_eq!(
+        root.attribute("labels").unwrap().strings(),
+        vec!["cat", "dog"]
+    );
+    let x = f.objects.iter().find(|o| o.path == "/data/x").unwrap();
+    assert_eq!(
+        x.kind,
+        ObjectKind::Dataset {
+            shape: vec![3, 4],
+            datatype: Some(Datatype::Float {
+                size: 4,
+                big_endian: false
+            })
         }
-        let f = parse(&fixture(&n), &Limits::default());
-        match f {
-            Ok(f) => {
-                println!(
-                    "== {n}: v{} sb@{} issues {:?}",
-                    f.version, f.superblock_offset, f.issues
-                );
-                for o in &f.objects {
-                    println!(
-                        "  {} {:?} attrs {:?}",
-                        o.path,
-                        o.kind,
-                        o.attributes
-                            .iter()
-                            .map(|a| (
-                                a.name.clone(),
-                                a.datatype.describe(),
-                                format!("{:?}", a.value)
-                                    .chars()
-                                    .take(80)
-                                    .collect::<String>()
-                            ))
-                            .collect::<Vec<_>>()
-                    );
+    );
+    let data = f.objects.iter().find(|o| o.path == "/data").unwrap();
+    assert_eq!(
+        data.attribute("units").unwrap().as_str().as_deref(),
+        Some("m/s")
+    );
+}
+
+/// h5py default (`libver="earliest"`): superblock v0, symbol-table groups, v1 headers.
+#[test]
+fn reads_h5py_v0_superblock_and_symbol_table_groups() {
+    let f = read("ok_h5py_plain.h5");
+    assert_eq!((f.version, f.superblock_offset, f.offset_size), (0, 0, 8));
+    plain_tree_is_read(&f);
+}
+
+/// `libver="latest"`: superblock v3, OHDR v2 headers, link messages, attribute v3 messages.
+#[test]
+fn reads_h5py_v3_superblock_and_link_messages() {
+    let f = read("ok_h5py_latest.h5");
+    assert_eq!(f.version, 3);
+    plain_tree_is_read(&f);
+}
+
+#[test]
+fn finds_the_superblock_after_a_user_block() {
+    let f = read("ok_h5py_userblock.h5");
+    assert_eq!(f.superblock_offset, 512);
+    plain_tree_is_read(&f);
+    assert_eq!(find_superblock(&fixture("ok_h5py_plain.h5")), Some(0));
+    assert_eq!(find_superblock(b"\x89HDF"), None);
+}
+
+#[test]
+fn reads_keras_model_attributes_and_weight_tree() {
+    let f = read("ok_keras_dense.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let root = f.root().unwrap();
+    let cfg = root.attribute("model_config").unwrap().as_str().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    assert_eq!(v["class_name"], "Sequential");
+    assert_eq!(
+        root.attribute("keras_version").unwrap().as_str().as_deref(),
+        Some("3.15.1")
+    );
+    assert_eq!(
+        root.attribute("backend").unwrap().as_str().as_deref(),
+        Some("torch")
+    );
+    assert!(root.attribute("training_config").is_some());
+    let mw = f
+        .objects
+        .iter()
+        .find(|o| o.path == "/model_weights")
+        .unwrap();
+    assert_eq!(
+        mw.attribute("layer_names").unwrap().strings(),
+        vec!["dense"]
+    );
+    assert!(paths(&f).contains(&"/model_weights/dense/sequential/dense/kernel"));
+}
+
+#[test]
+fn hard_links_and_loops_are_recorded_not_followed() {
+    let f = read("ok_h5py_hardlink_cycle.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    assert_eq!(paths(&f), vec!["/", "/g", "/g/x"]);
+    let mut aliases: Vec<(&str, &str, bool)> = f
+        .aliases
+        .iter()
+        .map(|a| (a.path.as_str(), a.target.as_str(), a.cycle))
+        .collect();
+    aliases.sort_unstable();
+    assert_eq!(
+        aliases,
+        vec![("/g/up", "/", true), ("/x_again", "/g/x", false)]
+    );
+}
+
+#[test]
+fn continuation_cycle_is_reported() {
+    let f = read("mal_h5_continuation_cycle.h5");
+    let root = f.root().unwrap();
+    // Both attributes are read, the loop is not followed twice.
+    assert_eq!(root.attributes.len(), 2);
+    assert!(
+        f.issues.iter().any(|i| matches!(&i.error,
+            Error::Invalid { what, .. } if what.contains("cycle"))),
+        "{:?}",
+        f.issues
+    );
+}
+
+#[test]
+fn huge_counts_hit_limits_or_truncation() {
+    let f = read("mal_h5_huge_counts.h5");
+    assert!(
+        f.issues.iter().any(|i| i.error.is_limit()),
+        "{:?}",
+        f.issues
+    );
+    assert!(
+        f.issues
+            .iter()
+            .any(|i| matches!(i.error, Error::Truncated { .. })),
+        "{:?}",
+        f.issues
+    );
+}
+
+#[test]
+fn bad_superblocks_are_errors() {
+    assert!(parse(b"", &Limits::default()).is_err());
+    assert!(parse(b"\x89HDF\r\n\x1a\n", &Limits::default()).is_err());
+    let mut d = fixture("ok_h5py_plain.h5");
+    d[8] = 9; // superblock version
+    assert!(matches!(
+        parse(&d, &Limits::default()),
+        Err(Error::Unsupported { .. })
+    ));
+    let mut d = fixture("ok_h5py_plain.h5");
+    d[13] = 3; // size of offsets
+    assert!(matches!(
+        parse(&d, &Limits::default()),
+        Err(Error::Invalid { .. })
+    ));
+}
+
+#[test]
+fn tight_limits_are_reported() {
+    let d = fixture("ok_keras_dense.h5");
+    let limits = Limits {
+        max_objects: 3,
+        ..Limits::default()
+    };
+    let f = parse(&d, &limits).unwrap();
+    assert_eq!(f.objects.len(), 3);
+    assert!(f.issues.iter().any(|i| i.error.is_limit()));
+    let limits = Limits {
+        max_depth: 1,
+        ..Limits::default()
+    };
+    let f = parse(&d, &limits).unwrap();
+    assert!(f.issues.iter().any(|i| i.error.is_limit()));
+    let limits = Limits {
+        max_value_bytes: 64,
+        ..Limits::default()
+    };
+    let f = parse(&d, &limits).unwrap();
+    assert!(f.issues.iter().any(|i| i.error.is_limit()));
+}
+
+/// Every prefix of a real file parses or fails cleanly.
+#[test]
+fn every_truncation_is_handled() {
+    for name in ["ok_keras_dense.h5", "ok_h5py_latest.h5"] {
+        let d = fixture(name);
+        for n in (0..d.len()).step_by(3) {
+            if let Ok(f) = parse(d.get(..n).unwrap(), &Limits::default()) {
+                let _ = f.objects.len();
+            }
+        }
+    }
+}
+
+/// Random byte flips, insertions and 0xff runs over real files never panic or hang.
+#[test]
+fn random_mutations_never_panic() {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for name in [
+        "ok_h5py_plain.h5",
+        "ok_h5py_latest.h5",
+        "ok_keras_dense.h5",
+        "ok_h5py_hardlink_cycle.h5",
+    ] {
+        let orig = fixture(name);
+        for _ in 0..400 {
+            let mut d = orig.clone();
+            for _ in 0..(1 + next() % 8) {
+                let i = (next() as usize) % d.len();
+                match next() % 3 {
+                    0 => d[i] ^= 1 << (next() % 8),
+                    1 => d[i] = 0xff,
+                    _ => d[i] = (next() % 256) as u8,
                 }
             }
-            Err(e) => println!("== {n}: ERR {e}"),
+            let _ = parse(&d, &Limits::default());
         }
     }
 }

@@ -9,10 +9,190 @@ fn seed(name: &str) -> Vec<u8> {
     std::fs::read(p).unwrap()
 }
 
+fn dis(name: &str) -> Disassembly {
+    disassemble(&seed(name), &Limits::default()).unwrap()
+}
+
+fn calls(d: &Disassembly) -> Vec<String> {
+    d.calls.iter().map(ToString::to_string).collect()
+}
+
+/// Real CPython 3.11 marshal data (tests/fixtures/gen/make_h5_fixtures.py): a function with
+/// an import statement.
 #[test]
-fn dump() {
-    for n in ["py38", "py310", "py311_nested", "py312"] {
-        let d = disassemble(&seed(n), &Limits::default());
-        println!("{n}: {d:#?}");
+fn cpython_311_function_with_import() {
+    let d = dis("py311_import");
+    assert_eq!((d.layout, d.version), (CodeLayout::Py311, PyVersion::Py311));
+    assert_eq!(d.code.name, "run_subprocess");
+    assert_eq!(d.code.qualname.as_deref(), Some("run_subprocess"));
+    assert_eq!(d.code.filename, "make_h5_fixtures.py");
+    assert_eq!(d.code.argcount, 1);
+    assert_eq!(d.code.names, vec!["subprocess", "run"]);
+    assert_eq!(d.code.varnames, vec!["x", "subprocess"]);
+    assert!(d.code.consts.contains(&"\"modelgate-fixture\"".to_string()));
+    assert_eq!(d.imports, vec!["subprocess"]);
+    assert_eq!(
+        calls(&d),
+        vec!["subprocess.run([\"echo\", \"modelgate-fixture\"])"]
+    );
+    assert!(!d.truncated);
+}
+
+/// Real CPython 3.11: a lambda whose constants hold another lambda.
+#[test]
+fn cpython_311_nested_code_objects() {
+    let d = dis("py311_nested");
+    assert_eq!(d.version, PyVersion::Py311);
+    assert_eq!(d.code.name, "<lambda>");
+    assert_eq!(d.code.nested.len(), 1);
+    assert_eq!(d.code.nested[0].names, vec!["__import__", "run"]);
+    assert_eq!(d.code_objects().len(), 2);
+    assert_eq!(
+        calls(&d),
+        vec![
+            "builtins.__import__(\"subprocess\")",
+            "subprocess.run([\"echo\", \"nested\"])"
+        ]
+    );
+    assert_eq!(d.calls[1].function, "<lambda>");
+}
+
+/// Hand-assembled CPython 3.8 layout and opcodes (LOAD_METHOD / CALL_METHOD).
+#[test]
+fn cpython_38_layout_and_opcodes() {
+    let d = dis("py38");
+    assert_eq!(
+        (d.layout, d.version),
+        (CodeLayout::Py38, PyVersion::Py38To310)
+    );
+    assert_eq!(d.code.name, "<lambda>");
+    assert_eq!(d.code.qualname, None);
+    assert_eq!(
+        calls(&d),
+        vec![
+            "builtins.__import__(\"os\")",
+            "os.system(\"echo modelgate-py38\")"
+        ]
+    );
+}
+
+/// Hand-assembled 3.10: `import socket` bound to a local, then a method call on it.
+#[test]
+fn cpython_310_import_through_a_local() {
+    let d = dis("py310");
+    assert_eq!(d.version, PyVersion::Py38To310);
+    assert_eq!(d.imports, vec!["socket"]);
+    assert_eq!(
+        calls(&d),
+        vec!["socket.create_connection((\"203.0.113.7\", 4444))"]
+    );
+}
+
+/// Hand-assembled 3.12: same layout as 3.11, told apart by cache sizes; LOAD_ATTR's
+/// argument is shifted.
+#[test]
+fn cpython_312_is_told_from_311() {
+    let d = dis("py312");
+    assert_eq!((d.layout, d.version), (CodeLayout::Py311, PyVersion::Py312));
+    assert_eq!(
+        calls(&d),
+        vec![
+            "builtins.__import__(\"os\")",
+            "os.system(\"echo modelgate-py312\")"
+        ]
+    );
+}
+
+#[test]
+fn non_code_and_garbage_are_errors() {
+    assert_eq!(
+        disassemble(b"", &Limits::default()),
+        Err(Error::NotCode('\0'))
+    );
+    assert_eq!(
+        disassemble(b"i\x01\x00\x00\x00", &Limits::default()),
+        Err(Error::NotCode('i'))
+    );
+    // A tuple claiming 2^31-1 items in a few bytes: refused before allocating.
+    let mut d = seed("py38");
+    let at = d.iter().position(|b| *b == b')').unwrap();
+    d[at] = b'(';
+    d.splice(at + 1..at + 2, [0xff, 0xff, 0xff, 0x7f]);
+    assert!(disassemble(&d, &Limits::default()).is_err());
+    // Trailing bytes after the code object.
+    let mut d = seed("py38");
+    d.push(b'N');
+    assert!(disassemble(&d, &Limits::default()).is_err());
+}
+
+#[test]
+fn nesting_and_object_limits() {
+    // Code object whose first field is 10,000 nested one-element tuples.
+    let mut d = b"c".to_vec();
+    d.extend_from_slice(&[0; 20]);
+    for _ in 0..10_000 {
+        d.extend_from_slice(b")\x01");
+    }
+    d.push(b'N');
+    assert!(matches!(
+        disassemble(&d, &Limits::default()),
+        Err(Error::Limit { .. })
+    ));
+    let tight = Limits {
+        max_objects: 5,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        disassemble(&seed("py311_import"), &tight),
+        Err(Error::Limit { .. })
+    ));
+    let tight = Limits {
+        max_instructions: 3,
+        ..Limits::default()
+    };
+    assert!(
+        disassemble(&seed("py311_import"), &tight)
+            .unwrap()
+            .truncated
+    );
+}
+
+#[test]
+fn back_references_resolve_and_forward_ones_fail() {
+    // Real 3.11 streams use FLAG_REF and `r` records (interned names repeated).
+    let raw = seed("py311_nested");
+    assert!(raw.iter().any(|b| *b == b'r'));
+    // A reference to an index never assigned.
+    let mut d = b"\xe3".to_vec();
+    d.extend_from_slice(&[0; 20]);
+    d.extend_from_slice(b"r\x07\x00\x00\x00");
+    assert!(matches!(
+        disassemble(&d, &Limits::default()),
+        Err(Error::Invalid { .. })
+    ));
+}
+
+#[test]
+fn every_truncation_and_mutation_is_handled() {
+    let mut s = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for name in ["py38", "py310", "py311_import", "py311_nested", "py312"] {
+        let orig = seed(name);
+        for n in 0..orig.len() {
+            assert!(disassemble(&orig[..n], &Limits::default()).is_err());
+        }
+        for _ in 0..2000 {
+            let mut d = orig.clone();
+            for _ in 0..(1 + next() % 4) {
+                let i = (next() as usize) % d.len();
+                d[i] = (next() % 256) as u8;
+            }
+            let _ = disassemble(&d, &Limits::default());
+        }
     }
 }

@@ -278,7 +278,7 @@ fn raw_configs(cx: &mut ScanCx, art: &Artifact) {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use crate::engine::scan_bytes;
-    use modelgate_core::{Blob, FileReport, Limits};
+    use modelgate_core::{Blob, FileReport, Limits, Severity, Verdict};
 
     fn scan(name: &str) -> FileReport {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -291,32 +291,172 @@ mod tests {
         )
     }
 
+    fn codes(r: &FileReport) -> Vec<&str> {
+        let mut c: Vec<&str> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    }
+
+    /// Keras 3 (torch backend) `model.save("x.h5")` with a Lambda, and hand-assembled code
+    /// objects of CPython 3.8, 3.10 and 3.12 in the same file.
     #[test]
-    fn dump() {
-        for n in [
-            "mal_keras_lambda_os_system.h5",
-            "mal_keras_lambda_import.h5",
-            "mal_keras_lambda_nested.h5",
-            "mal_keras_lambda_py38.h5",
-            "mal_keras_lambda_py310.h5",
-            "mal_keras_lambda_py312.h5",
-            "mal_h5_pickle_attr.h5",
-            "mal_h5_broken_root_lambda.h5",
-            "ok_keras_dense.h5",
-            "ok_h5py_userblock.h5",
-            "mal_h5_huge_counts.h5",
+    fn keras_lambdas_show_their_calls_and_are_critical() {
+        for (name, python, call) in [
+            (
+                "mal_keras_lambda_os_system.h5",
+                "CPython 3.11",
+                "os.system(\"echo modelgate-fixture\")",
+            ),
+            (
+                "mal_keras_lambda_nested.h5",
+                "CPython 3.11",
+                "subprocess.run([\"echo\", \"nested\"])",
+            ),
+            (
+                "mal_keras_lambda_import.h5",
+                "CPython 3.11",
+                "subprocess.run([\"echo\", \"modelgate-fixture\"])",
+            ),
+            (
+                "mal_keras_lambda_py38.h5",
+                "CPython 3.8-3.10",
+                "os.system(\"echo modelgate-py38\")",
+            ),
+            (
+                "mal_keras_lambda_py310.h5",
+                "CPython 3.8-3.10",
+                "socket.create_connection((\"203.0.113.7\", 4444))",
+            ),
+            (
+                "mal_keras_lambda_py312.h5",
+                "CPython 3.12",
+                "os.system(\"echo modelgate-py312\")",
+            ),
         ] {
-            let r = scan(n);
-            println!("== {n} {} {:?}", r.verdict, r.inventory);
-            for f in &r.findings {
-                println!(
-                    "  {} {:?} {} | {}",
-                    f.code, f.severity, f.location, f.message
-                );
-                for e in &f.evidence {
-                    println!("      {} = {}", e.key, e.value);
-                }
-            }
+            let r = scan(name);
+            assert_eq!(codes(&r), vec!["KRS001"], "{name}");
+            let f = &r.findings[0];
+            assert_eq!(f.severity, Severity::Critical, "{name}");
+            assert_eq!(f.location.to_string(), format!("{name}!/model_config"));
+            assert_eq!(f.evidence_value("python"), Some(python), "{name}");
+            assert!(
+                f.evidence
+                    .iter()
+                    .any(|e| e.key == "call" && e.value == call),
+                "{name}: {:?}",
+                f.evidence
+            );
+            assert!(f.message.contains(call), "{}", f.message);
+            assert_eq!(r.verdict, Verdict::Malicious);
+            assert_eq!(r.inventory[0].format, "keras-h5");
+            assert!(r.inventory[0].can_execute_code);
         }
+        let r = scan("mal_keras_lambda_import.h5");
+        assert_eq!(r.findings[0].evidence_value("import"), Some("subprocess"));
+        assert_eq!(
+            r.findings[0].evidence_value("dangerous"),
+            Some("subprocess.run")
+        );
+    }
+
+    #[test]
+    fn benign_files_are_inventoried_not_flagged() {
+        let r = scan("ok_keras_dense.h5");
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        assert_eq!(r.verdict, Verdict::Clean);
+        assert_eq!(r.inventory[0].format, "keras-h5");
+        assert!(
+            r.inventory[0]
+                .notes
+                .iter()
+                .any(|n| n == "Keras H5 model (keras_version 3.15.1, backend torch)")
+        );
+        for name in [
+            "ok_h5py_plain.h5",
+            "ok_h5py_latest.h5",
+            "ok_h5py_userblock.h5",
+            "ok_h5py_hardlink_cycle.h5",
+        ] {
+            let r = scan(name);
+            assert!(r.findings.is_empty(), "{name}: {:?}", r.findings);
+            assert_eq!(r.inventory[0].format, "hdf5");
+            assert!(!r.inventory[0].can_execute_code);
+        }
+        let r = scan("ok_h5py_hardlink_cycle.h5");
+        assert!(
+            r.inventory[0]
+                .notes
+                .iter()
+                .any(|n| n == "hard link cycle /g/up -> /"),
+            "{:?}",
+            r.inventory
+        );
+        let r = scan("ok_h5py_userblock.h5");
+        assert!(
+            r.inventory[0]
+                .notes
+                .iter()
+                .any(|n| n == "user block of 512 bytes")
+        );
+    }
+
+    #[test]
+    fn payloads_in_attributes_and_user_blocks_are_scanned() {
+        let r = scan("mal_h5_pickle_attr.h5");
+        assert_eq!(codes(&r), vec!["HDF003", "PKL001"]);
+        let pkl = r.findings.iter().find(|f| f.code == "PKL001").unwrap();
+        assert!(
+            pkl.location
+                .to_string()
+                .starts_with("mal_h5_pickle_attr.h5!/attrs/blob")
+        );
+        let r = scan("mal_h5_base64_pickle_attr.h5");
+        assert!(
+            r.findings.iter().any(|f| f.code == "PKL001"
+                && f.location
+                    .to_string()
+                    .starts_with("mal_h5_base64_pickle_attr.h5!/g/attrs/cfg (base64)")),
+            "{:?}",
+            r.findings
+        );
+        let r = scan("mal_h5_userblock_pickle.h5");
+        assert_eq!(codes(&r), vec!["HDF003", "PKL001"]);
+        assert!(r.findings.iter().any(|f| {
+            f.code == "PKL001"
+                && f.location
+                    .to_string()
+                    .starts_with("mal_h5_userblock_pickle.h5!<user block>")
+        }));
+        assert_eq!(r.verdict, Verdict::Malicious);
+    }
+
+    #[test]
+    fn broken_structure_is_malformed_and_the_raw_config_still_checked() {
+        let r = scan("mal_h5_broken_root_lambda.h5");
+        assert_eq!(codes(&r), vec!["HDF001", "KRS001"]);
+        let k = r.findings.iter().find(|f| f.code == "KRS001").unwrap();
+        assert!(
+            k.location.to_string().contains("<raw config @0x"),
+            "{}",
+            k.location
+        );
+        assert_eq!(k.severity, Severity::Critical);
+        for (name, want) in [
+            ("mal_h5_truncated.h5", vec!["HDF001"]),
+            ("mal_h5_continuation_cycle.h5", vec!["HDF001"]),
+            ("mal_h5_huge_counts.h5", vec!["HDF001", "HDF002"]),
+        ] {
+            let r = scan(name);
+            assert_eq!(codes(&r), want, "{name}: {:?}", r.findings);
+            assert_eq!(r.verdict, Verdict::Malformed, "{name}");
+        }
+        // A bare signature: no readable superblock.
+        let r = scan_bytes(
+            "x.h5",
+            Blob::from_vec(b"\x89HDF\r\n\x1a\n\x00".to_vec()),
+            &Limits::default(),
+        );
+        assert_eq!(codes(&r), vec!["HDF001"]);
     }
 }
