@@ -25,7 +25,7 @@ pub enum LambdaFunction {
         decoded_len: Option<usize>,
         strings: Vec<String>,
         /// The disassembled code object, or why it could not be read.
-        disassembly: Option<Result<Disassembly, marshal::Error>>,
+        disassembly: Option<Result<Box<Disassembly>, marshal::Error>>,
     },
     /// A function referenced by name (`module.function`).
     Named {
@@ -169,7 +169,7 @@ fn lambda_function(cfg: Option<&serde_json::Map<String, Value>>) -> LambdaFuncti
             strings: decoded.as_deref().map(marshal_strings).unwrap_or_default(),
             disassembly: decoded
                 .as_deref()
-                .map(|d| marshal::disassemble(d, &marshal::Limits::default())),
+                .map(|d| marshal::disassemble(d, &marshal::Limits::default()).map(Box::new)),
         }
     };
     match c.get("function") {

@@ -233,13 +233,11 @@ fn message(
             )?;
             object.attributes.push(a);
         }
-        oh::MSG_ATTRIBUTE_INFO => {
-            if dense_heap(&w.layout, m.cursor(), 2)?.is_some() {
-                return Err(Error::Unsupported {
-                    at: m.at() as u64,
-                    what: "dense attribute storage (fractal heap)".into(),
-                });
-            }
+        oh::MSG_ATTRIBUTE_INFO if dense_heap(&w.layout, m.cursor(), 2)?.is_some() => {
+            return Err(Error::Unsupported {
+                at: m.at() as u64,
+                what: "dense attribute storage (fractal heap)".into(),
+            });
         }
         oh::MSG_SYMBOL_TABLE => {
             *group = true;

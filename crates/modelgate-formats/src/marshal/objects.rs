@@ -197,7 +197,7 @@ impl<'a> Reader<'a> {
             b'l' => {
                 let n = self.i32("long size")?;
                 let digits = usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX);
-                let raw = self.bytes(digits.checked_mul(2).unwrap_or(usize::MAX), "long digits")?;
+                let raw = self.bytes(digits.saturating_mul(2), "long digits")?;
                 // 15-bit digits, least significant first.
                 let mut v: i64 = 0;
                 let mut big = digits > 4;
