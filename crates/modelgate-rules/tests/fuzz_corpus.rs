@@ -23,6 +23,15 @@ fn limits() -> Limits {
 
 /// The bodies of the fuzz targets.
 fn exercise(data: &[u8]) {
+    if let Ok(f) = modelgate_formats::hdf5::parse(data, &modelgate_formats::hdf5::Limits::default())
+    {
+        for a in f.objects.iter().flat_map(|o| &o.attributes) {
+            let _ = (a.as_str(), a.datatype.describe());
+        }
+    }
+    if let Ok(d) = modelgate_formats::marshal::disassemble(data, &Default::default()) {
+        let _ = d.calls.iter().map(ToString::to_string).count();
+    }
     let p = run_stream(
         data,
         0,
@@ -87,6 +96,8 @@ fn committed_corpus_replays_without_panics() {
         "scan_bytes",
         "tf_proto",
         "tflite_reader",
+        "hdf5_reader",
+        "marshal_code",
     ] {
         let dir = root().join("fuzz/corpus").join(target);
         for entry in std::fs::read_dir(&dir).unwrap() {

@@ -5,10 +5,11 @@ use super::cursor::{Cursor, Layout, to_usize};
 use super::{Error, Limits};
 use std::collections::HashSet;
 
-/// One member of an old-style group: its name and object header address.
+/// One member of an old-style group: its name and object header address, or the target
+/// path of a soft link.
 pub(crate) struct Entry {
     pub(crate) name: String,
-    pub(crate) address: u64,
+    pub(crate) target: Result<u64, String>,
 }
 
 enum Node {
@@ -156,17 +157,28 @@ fn symbol_node(
                 limit: limits.max_objects as u64,
             });
         }
+        let at = c.pos() as u64;
         let name_offset = layout
             .addr(&mut c, "symbol name offset")?
             .unwrap_or(u64::MAX);
         let header = layout.addr(&mut c, "symbol object header")?;
-        c.skip(4 + 4 + 16, "symbol cache")?;
+        let cache = c.u32("symbol cache type")?;
+        c.skip(4, "symbol reserved")?;
+        let scratch = c.u32("symbol scratch pad")?;
+        c.skip(12, "symbol scratch pad")?;
         let name = heap_name(heap, name_offset)?;
-        let address = header.ok_or(Error::Invalid {
-            at: addr,
-            what: format!("group member {name:?} has an undefined address"),
-        })?;
-        out.push(Entry { name, address });
+        let target = match (header, cache) {
+            (Some(a), _) => Ok(a),
+            // Cache type 2: a soft link whose value is in the local heap.
+            (None, 2) => Err(heap_name(heap, u64::from(scratch))?),
+            (None, _) => {
+                return Err(Error::Invalid {
+                    at,
+                    what: format!("group member {name:?} has an undefined address"),
+                });
+            }
+        };
+        out.push(Entry { name, target });
     }
     Ok(())
 }

@@ -246,3 +246,71 @@ fn random_mutations_never_panic() {
         }
     }
 }
+
+/// Survey a directory of real HDF5 files (`H5_SURVEY=/dir cargo test survey -- --ignored`).
+#[test]
+#[ignore]
+fn survey() {
+    let dir = std::env::var("H5_SURVEY").unwrap();
+    let mut n = 0;
+    for e in walk(std::path::Path::new(&dir)) {
+        let d = std::fs::read(&e).unwrap();
+        n += 1;
+        match parse(&d, &Limits::default()) {
+            Ok(f) => println!(
+                "{}: v{} {} objects, {} issues {:?}",
+                e.display(),
+                f.version,
+                f.objects.len(),
+                f.issues.len(),
+                f.issues
+                    .iter()
+                    .map(ToString::to_string)
+                    .take(3)
+                    .collect::<Vec<_>>()
+            ),
+            Err(err) => println!("{}: ERROR {err}", e.display()),
+        }
+    }
+    println!("{n} files");
+}
+
+fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Files shipped in the PyTables 3.11.1 wheel (`tables/tests/`): soft links stored in an
+/// old-style symbol table (cache type 2) and an external link message.
+#[test]
+fn pytables_soft_and_external_links() {
+    let f = read("ok_pypi_tables_slink.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let soft: Vec<(&str, &str)> = f
+        .objects
+        .iter()
+        .flat_map(|o| &o.other_links)
+        .map(|l| (l.name.as_str(), l.target.as_str()))
+        .collect();
+    assert_eq!(soft, vec![("arr2", "/arr"), ("pep2", "/pep")]);
+    let f = read("ok_pypi_tables_elink.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let pep = f.objects.iter().find(|o| o.path == "/pep").unwrap();
+    assert_eq!(
+        pep.other_links,
+        vec![OtherLink {
+            name: "pep2".into(),
+            external_file: Some("elink2.h5".into()),
+            target: "/pep".into()
+        }]
+    );
+}

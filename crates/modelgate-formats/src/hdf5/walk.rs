@@ -242,7 +242,14 @@ fn message(
         oh::MSG_SYMBOL_TABLE => {
             *group = true;
             for e in symbol_table::members(w.data, &w.layout, m.cursor(), &mut w.nodes, w.limits)? {
-                children.push((e.name, e.address));
+                match e.target {
+                    Ok(address) => children.push((e.name, address)),
+                    Err(target) => object.other_links.push(OtherLink {
+                        name: e.name,
+                        external_file: None,
+                        target,
+                    }),
+                }
             }
         }
         oh::MSG_LINK => {

@@ -4,7 +4,7 @@ use super::*;
 
 fn seed(name: &str) -> Vec<u8> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus/marshal")
+        .join("../../fuzz/corpus/marshal_code")
         .join(name);
     std::fs::read(p).unwrap()
 }
@@ -163,7 +163,10 @@ fn back_references_resolve_and_forward_ones_fail() {
     // and the nested lambda's names resolve through them.
     let raw = seed("py311_nested");
     assert!(raw.contains(&0xda));
-    assert_eq!(dis("py311_nested").code.nested[0].filename, "make_h5_fixtures.py");
+    assert_eq!(
+        dis("py311_nested").code.nested[0].filename,
+        "make_h5_fixtures.py"
+    );
     // A reference to an index never assigned.
     let mut d = b"\xe3".to_vec();
     d.extend_from_slice(&[0; 20]);

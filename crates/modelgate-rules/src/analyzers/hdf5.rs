@@ -7,7 +7,7 @@ use crate::analyzers::safetensors::{decodings, is_payload};
 use crate::engine::{Analyzer, Artifact, ScanCx};
 use crate::rules::hdf5::{hidden_payload, malformed, not_fully_read};
 use crate::rules::keras;
-use modelgate_core::{Blob, FormatId, VirtualPath};
+use modelgate_core::{Blob, FormatId, Severity, VirtualPath};
 use modelgate_formats::hdf5::{self, Error, Hdf5File, ObjectKind, Value};
 use serde_json::Value as Json;
 
@@ -161,6 +161,10 @@ fn inventory(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
 
 /// Attribute values that are, or decode to, another format.
 fn hidden_in_attributes(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
+    // PyTables pickles attribute values by design (and unpickles them on read).
+    let pytables = file
+        .root()
+        .is_some_and(|r| r.attribute("PYTABLES_FORMAT_VERSION").is_some());
     for o in &file.objects {
         for a in &o.attributes {
             if o.path == "/" && CONFIG_ATTRIBUTES.contains(&a.name.as_str()) {
@@ -197,9 +201,14 @@ fn hidden_in_attributes(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
                             a.name, o.path
                         )
                     };
+                    let mut f = hidden_payload::META.finding(art.path.at(a.at), msg);
+                    if pytables && matches!(format, FormatId::Pickle { .. }) {
+                        f = f
+                            .severity(Severity::Low)
+                            .with("convention", "PyTables pickled attribute");
+                    }
                     cx.emit(
-                        hidden_payload::META
-                            .finding(art.path.at(a.at), msg)
+                        f
                             .with("object", o.path.clone())
                             .with("attribute", a.name.clone())
                             .with("encoding", how)
@@ -458,5 +467,22 @@ mod tests {
             &Limits::default(),
         );
         assert_eq!(codes(&r), vec!["HDF001"]);
+    }
+
+    /// Scan a directory of real files (`H5_SURVEY=/dir cargo test scan_survey -- --ignored`).
+    #[test]
+    #[ignore]
+    fn scan_survey() {
+        let dir = std::env::var("H5_SURVEY").unwrap();
+        let r = crate::engine::scan(
+            &[std::path::PathBuf::from(dir)],
+            &crate::engine::ScanOptions::default(),
+        );
+        for f in &r.files {
+            println!("{} {} {} finding(s)", f.path, f.verdict, f.findings.len());
+            for x in &f.findings {
+                println!("    {} {}", x.code, x.message);
+            }
+        }
     }
 }

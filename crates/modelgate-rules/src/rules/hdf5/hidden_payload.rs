@@ -7,7 +7,7 @@ pub const META: RuleMeta = RuleMeta {
     name: "hdf5-hidden-payload",
     family: "hdf5",
     kind: Kind::Integrity,
-    severity: Severity::High,
+    severity: Severity::Medium,
     confidence: Confidence::High,
     summary: "An HDF5 attribute or the user block before the superblock holds another model or code format (pickle, zip, archive), raw or base64/hex encoded",
     doc: include_str!("../../../../../docs/rules/HDF003.md"),
