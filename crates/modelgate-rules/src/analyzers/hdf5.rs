@@ -328,6 +328,11 @@ mod tests {
                 "subprocess.run([\"echo\", \"modelgate-fixture\"])",
             ),
             (
+                "mal_keras2_lambda_fixed_string.h5",
+                "CPython 3.11",
+                "os.system(\"echo modelgate-keras2\")",
+            ),
+            (
                 "mal_keras_lambda_py38.h5",
                 "CPython 3.8-3.10",
                 "os.system(\"echo modelgate-py38\")",
