@@ -63,10 +63,11 @@ fn pad8(n: usize) -> usize {
 }
 
 /// Parse an attribute message body.
+/// Parse an attribute message at `c`, leaving `c` just past it.
 pub(crate) fn parse(
     data: &[u8],
     layout: &Layout,
-    mut c: Cursor<'_>,
+    c: &mut Cursor<'_>,
     heap: &mut GlobalHeap,
     budget: &mut ValueBudget,
     limits: &Limits,
@@ -103,8 +104,8 @@ pub(crate) fn parse(
     let value_bytes = c.rest();
     let dtype = datatype::parse(&mut type_cursor)?;
     let shape = datatype::parse_dataspace(&mut space_cursor, layout)?;
-    let value = match &shape {
-        None => Value::Empty,
+    let (value, used) = match &shape {
+        None => (Value::Empty, 0),
         Some(dims) => decode(
             data,
             layout,
@@ -117,6 +118,7 @@ pub(crate) fn parse(
             limits,
         )?,
     };
+    c.skip(used, "attribute value")?;
     Ok(Attribute {
         name,
         datatype: dtype,
@@ -142,7 +144,7 @@ fn decode(
     heap: &mut GlobalHeap,
     budget: &mut ValueBudget,
     limits: &Limits,
-) -> Result<Value, Error> {
+) -> Result<(Value, usize), Error> {
     let count = element_count(dims)
         .filter(|n| *n <= limits.max_elements)
         .ok_or(Error::Limit {
@@ -185,7 +187,7 @@ fn decode(
     spend(budget, total)?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     let chunks = || bytes.chunks_exact(size.max(1));
-    Ok(match elem {
+    let value = match elem {
         Datatype::Integer {
             size: s @ (1 | 2 | 4 | 8),
             signed,
@@ -227,7 +229,8 @@ fn decode(
             Value::Strings(out)
         }
         _ => Value::Bytes(bytes.to_vec()),
-    })
+    };
+    Ok((value, bytes.len()))
 }
 
 fn int(b: &[u8], size: u32, signed: bool, big_endian: bool) -> i64 {

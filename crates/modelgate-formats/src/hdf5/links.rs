@@ -17,7 +17,8 @@ pub(crate) struct Link {
 }
 
 /// Parse a link message body.
-pub(crate) fn parse(layout: &Layout, mut c: Cursor<'_>) -> Result<Link, Error> {
+/// Parse a link message at `c`, leaving `c` just past it.
+pub(crate) fn parse(layout: &Layout, c: &mut Cursor<'_>) -> Result<Link, Error> {
     let at = c.pos();
     let version = c.u8("link version")?;
     if version != 1 {
@@ -42,7 +43,7 @@ pub(crate) fn parse(layout: &Layout, mut c: Cursor<'_>) -> Result<Link, Error> {
     let name_len = usize::try_from(name_len).unwrap_or(usize::MAX);
     let name = String::from_utf8_lossy(c.bytes(name_len, "link name")?).into_owned();
     let target = match kind {
-        0 => Target::Hard(layout.addr(&mut c, "link address")?.ok_or(Error::Invalid {
+        0 => Target::Hard(layout.addr(c, "link address")?.ok_or(Error::Invalid {
             at: at as u64,
             what: format!("hard link {name:?} with an undefined address"),
         })?),

@@ -4,11 +4,13 @@
 //!
 //! Covered: superblock versions 0-3 (also after a user block at 512, 1024, 2048, ...),
 //! object headers versions 1 and 2 with continuation blocks, old-style groups (symbol table:
-//! version-1 B-tree, symbol nodes and local heap), new-style compact groups (link messages),
-//! compact attributes (message versions 1-3), datatypes integer, float, fixed and
+//! version-1 B-tree, symbol nodes and local heap, soft links), new-style groups with compact
+//! (link messages) and dense storage (fractal heap direct and indirect blocks), attributes
+//! compact and dense (message versions 1-3), datatypes integer, float, fixed and
 //! variable-length strings (global heap), opaque, arrays of those. Not read (reported as
-//! [`Issue`]s, never skipped silently): dense link and attribute storage (fractal heap +
-//! version-2 B-tree), shared (committed) messages, dataset raw data.
+//! [`Issue`]s, never skipped silently): filtered fractal heaps, huge/tiny heap objects,
+//! shared (committed) messages, user-defined links. Dataset raw data is not read at all
+//! (shapes and types only). Checksums of version-2 structures are not verified.
 //!
 //! Every count, size, depth and visit is bounded by [`Limits`]; cycles in the object graph
 //! and in continuation chains are detected; malformed structures become [`Issue`]s on the
@@ -17,6 +19,7 @@
 mod attribute;
 mod cursor;
 mod datatype;
+mod fractal_heap;
 mod global_heap;
 mod links;
 mod object_header;

@@ -205,7 +205,11 @@ fn tight_limits_are_reported() {
 /// Every prefix of a real file parses or fails cleanly.
 #[test]
 fn every_truncation_is_handled() {
-    for name in ["ok_keras_dense.h5", "ok_h5py_latest.h5"] {
+    for name in [
+        "ok_keras_dense.h5",
+        "ok_h5py_latest.h5",
+        "ok_h5py_dense_storage.h5",
+    ] {
         let d = fixture(name);
         for n in (0..d.len()).step_by(3) {
             if let Ok(f) = parse(d.get(..n).unwrap(), &Limits::default()) {
@@ -313,4 +317,34 @@ fn pytables_soft_and_external_links() {
             target: "/pep".into()
         }]
     );
+}
+
+/// `libver="latest"` with 40 attributes and 200 groups: dense storage (fractal heaps, the
+/// links' with indirect blocks).
+#[test]
+fn reads_dense_links_and_attributes() {
+    let f = read("ok_h5py_dense_storage.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let mut want: Vec<String> = (0..200).map(|i| format!("/g{i:03}")).collect();
+    want.insert(0, "/".into());
+    assert_eq!(paths(&f), want);
+    let root = f.root().unwrap();
+    let mut attrs: Vec<(String, Value)> = root
+        .attributes
+        .iter()
+        .map(|a| (a.name.clone(), a.value.clone()))
+        .collect();
+    attrs.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(attrs.len(), 40);
+    assert!(attrs.contains(&("attribute_039".to_string(), Value::Integers(vec![39]))));
+}
+
+/// An attribute too big for the heap's blocks ("huge" object): the others are read, the
+/// huge one is an unsupported-structure issue, not a silent gap.
+#[test]
+fn huge_dense_attribute_is_reported() {
+    let f = read("h5py_dense_huge_attribute.h5");
+    assert_eq!(f.root().unwrap().attributes.len(), 10);
+    assert_eq!(f.issues.len(), 1);
+    assert!(f.issues[0].error.is_unsupported(), "{:?}", f.issues);
 }

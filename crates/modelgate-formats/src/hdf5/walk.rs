@@ -4,6 +4,7 @@
 use super::attribute::{self, ValueBudget};
 use super::cursor::{Cursor, Layout};
 use super::datatype;
+use super::fractal_heap;
 use super::global_heap::GlobalHeap;
 use super::links::{self, Target};
 use super::object_header::{self as oh, Message};
@@ -217,27 +218,14 @@ fn message(
                     what: "shared attribute message".into(),
                 });
             }
-            if object.attributes.len() >= w.limits.max_attributes {
-                return Err(Error::Limit {
-                    what: "attributes on one object",
-                    limit: w.limits.max_attributes as u64,
-                });
-            }
-            let a = attribute::parse(
-                w.data,
-                &w.layout,
-                m.cursor(),
-                &mut w.heap,
-                &mut w.budget,
-                w.limits,
-            )?;
-            object.attributes.push(a);
+            push_attribute(w, object, &mut m.cursor())?;
         }
-        oh::MSG_ATTRIBUTE_INFO if dense_heap(&w.layout, m.cursor(), 2)?.is_some() => {
-            return Err(Error::Unsupported {
-                at: m.at() as u64,
-                what: "dense attribute storage (fractal heap)".into(),
-            });
+        oh::MSG_ATTRIBUTE_INFO => {
+            for mut block in dense_blocks(w, m, 2, &object.path)? {
+                while block.rest().first().is_some_and(|b| *b != 0) {
+                    push_attribute(w, object, &mut block)?;
+                }
+            }
         }
         oh::MSG_SYMBOL_TABLE => {
             *group = true;
@@ -254,38 +242,87 @@ fn message(
         }
         oh::MSG_LINK => {
             *group = true;
-            let l = links::parse(&w.layout, m.cursor())?;
-            match l.target {
-                Target::Hard(a) => children.push((l.name, a)),
-                Target::Soft(t) => object.other_links.push(super::OtherLink {
-                    name: l.name,
-                    external_file: None,
-                    target: t,
-                }),
-                Target::External { file, path } => object.other_links.push(OtherLink {
-                    name: l.name,
-                    external_file: Some(file),
-                    target: path,
-                }),
-                Target::Other(k) => {
-                    return Err(Error::Unsupported {
-                        at: m.at() as u64,
-                        what: format!("user-defined link type {k} ({:?})", l.name),
-                    });
-                }
-            }
+            let l = links::parse(&w.layout, &mut m.cursor())?;
+            link(l, object, children, m.at())?;
         }
         oh::MSG_LINK_INFO => {
             *group = true;
-            if dense_heap(&w.layout, m.cursor(), 8)?.is_some() {
-                return Err(Error::Unsupported {
-                    at: m.at() as u64,
-                    what: "dense link storage (fractal heap)".into(),
-                });
+            for mut block in dense_blocks(w, m, 8, &object.path)? {
+                while block.rest().first().is_some_and(|b| *b != 0) {
+                    if children.len() >= w.limits.max_objects {
+                        return Err(Error::Limit {
+                            what: "members in one group",
+                            limit: w.limits.max_objects as u64,
+                        });
+                    }
+                    let l = links::parse(&w.layout, &mut block)?;
+                    link(l, object, children, m.at())?;
+                }
             }
         }
         oh::MSG_GROUP_INFO => *group = true,
         _ => {}
     }
     Ok(())
+}
+
+/// Record a link: hard links become children, the rest are listed on the object.
+fn link(
+    l: links::Link,
+    object: &mut Object,
+    children: &mut Vec<(String, u64)>,
+    at: usize,
+) -> Result<(), Error> {
+    match l.target {
+        Target::Hard(a) => children.push((l.name, a)),
+        Target::Soft(t) => object.other_links.push(OtherLink {
+            name: l.name,
+            external_file: None,
+            target: t,
+        }),
+        Target::External { file, path } => object.other_links.push(OtherLink {
+            name: l.name,
+            external_file: Some(file),
+            target: path,
+        }),
+        Target::Other(k) => {
+            return Err(Error::Unsupported {
+                at: at as u64,
+                what: format!("user-defined link type {k} ({:?})", l.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Decode one attribute message at `c` onto the object, within the per-object budget.
+fn push_attribute(w: &mut Walk<'_>, object: &mut Object, c: &mut Cursor<'_>) -> Result<(), Error> {
+    if object.attributes.len() >= w.limits.max_attributes {
+        return Err(Error::Limit {
+            what: "attributes on one object",
+            limit: w.limits.max_attributes as u64,
+        });
+    }
+    let a = attribute::parse(w.data, &w.layout, c, &mut w.heap, &mut w.budget, w.limits)?;
+    object.attributes.push(a);
+    Ok(())
+}
+
+/// The heap blocks of dense storage named by a link info or attribute info message (none
+/// for compact storage); what the heap holds outside its blocks is recorded as an issue.
+fn dense_blocks<'a>(
+    w: &mut Walk<'a>,
+    m: &Message<'_>,
+    flag_skip: usize,
+    path: &str,
+) -> Result<Vec<Cursor<'a>>, Error> {
+    let Some(heap) = dense_heap(&w.layout, m.cursor(), flag_skip)? else {
+        return Ok(Vec::new());
+    };
+    let (blocks, unread) =
+        fractal_heap::direct_blocks(w.data, &w.layout, heap, &mut w.nodes, w.limits)?;
+    if let Some(e) = unread {
+        w.issue(path, e);
+    }
+    Ok(blocks)
 }
