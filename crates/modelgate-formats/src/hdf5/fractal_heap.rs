@@ -1,8 +1,7 @@
 //! Fractal heaps (dense link and attribute storage): the direct blocks that hold the heap's
-//! objects, found through the root block and the indirect-block doubling table. Objects are
-//! then read in heap order from each block; the version-2 B-tree name index is not used, so
-//! an object deleted from the heap but still in a block may be listed too (over-reporting,
-//! never hiding). Filtered heaps and huge or tiny objects are reported as not read.
+//! objects, found through the root block and the indirect-block doubling table, and the
+//! lookup of a managed object by its heap ID. Filtered heaps and huge or tiny objects are
+//! reported as not read.
 
 use super::cursor::{Cursor, Layout, to_usize};
 use super::{Error, Limits};
@@ -16,31 +15,83 @@ struct Header {
     max_direct: u64,
     /// Bytes of the "block offset" field (max heap size in bits, rounded up to bytes).
     offset_bytes: usize,
-    checksummed_direct: bool,
 }
 
-/// The object areas (after each block's header) of every direct block of the heap at `addr`,
-/// and what was left unread (huge or tiny objects), if anything.
-pub(crate) fn direct_blocks<'a>(
+/// A direct block: its offset in the heap's address space and its bytes (header included).
+struct Block<'a> {
+    offset: u64,
+    bytes: Cursor<'a>,
+    size: u64,
+}
+
+/// An opened heap.
+pub(crate) struct Heap<'a> {
+    addr: u64,
+    blocks: Vec<Block<'a>>,
+    offset_bytes: usize,
+}
+
+impl<'a> Heap<'a> {
+    /// A cursor at the managed object named by heap ID `id`.
+    pub(crate) fn object(&self, id: &[u8]) -> Result<Cursor<'a>, Error> {
+        let flags = id.first().copied().unwrap_or(0xff);
+        if flags & 0xc0 != 0 {
+            return Err(Error::Invalid {
+                at: self.addr,
+                what: format!("fractal heap ID version {}", flags >> 6),
+            });
+        }
+        if flags & 0x30 != 0 {
+            return Err(Error::Unsupported {
+                at: self.addr,
+                what: "huge or tiny fractal heap object".into(),
+            });
+        }
+        let raw = id.get(1..1 + self.offset_bytes).ok_or(Error::Truncated {
+            at: self.addr,
+            what: "fractal heap ID",
+        })?;
+        let offset = raw
+            .iter()
+            .rev()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let block = self
+            .blocks
+            .iter()
+            .find(|b| b.offset <= offset && offset - b.offset < b.size)
+            .ok_or_else(|| Error::Invalid {
+                at: self.addr,
+                what: format!("fractal heap ID points at offset {offset}, in no block"),
+            })?;
+        let mut c = block.bytes.clone();
+        c.skip(
+            to_usize(offset - block.offset, self.addr, "heap object")?,
+            "fractal heap object",
+        )?;
+        Ok(c)
+    }
+}
+
+/// Open the heap at `addr`: every direct block, through the root and indirect blocks.
+pub(crate) fn open<'a>(
     data: &'a [u8],
     layout: &Layout,
     addr: u64,
     nodes: &mut usize,
     limits: &Limits,
-) -> Result<(Vec<Cursor<'a>>, Option<Error>), Error> {
+) -> Result<Heap<'a>, Error> {
     let mut c = layout.at(data, addr, "fractal heap header")?;
     c.signature(b"FRHP", "fractal heap header")?;
     let _version = c.u8("fractal heap version")?;
     let _id_len = c.u16("fractal heap id length")?;
     let filter_len = c.u16("fractal heap filter length")?;
-    let flags = c.u8("fractal heap flags")?;
+    let _flags = c.u8("fractal heap flags")?;
     c.skip(4, "fractal heap max managed object size")?;
     layout.length(&mut c, "next huge id")?;
     layout.addr(&mut c, "huge object B-tree")?;
     layout.length(&mut c, "free space")?;
     layout.addr(&mut c, "free space manager")?;
-    let mut counts = [0u64; 8];
-    for (slot, what) in counts.iter_mut().zip([
+    for what in [
         "managed space",
         "allocated managed space",
         "allocation iterator",
@@ -49,18 +100,9 @@ pub(crate) fn direct_blocks<'a>(
         "huge objects",
         "tiny size",
         "tiny objects",
-    ]) {
-        *slot = layout.length(&mut c, what)?;
+    ] {
+        layout.length(&mut c, what)?;
     }
-    // Huge objects live outside the blocks (behind their own B-tree), tiny ones inside the
-    // index's heap IDs: neither is read here.
-    let unread = match counts {
-        [.., huge, _, tiny] if huge > 0 || tiny > 0 => Some(Error::Unsupported {
-            at: addr,
-            what: format!("{huge} huge and {tiny} tiny object(s) of a fractal heap"),
-        }),
-        _ => None,
-    };
     let width = u64::from(c.u16("table width")?);
     let start = layout.length(&mut c, "starting block size")?;
     let max_direct = layout.length(&mut c, "maximum direct block size")?;
@@ -92,28 +134,21 @@ pub(crate) fn direct_blocks<'a>(
         start,
         max_direct,
         offset_bytes: usize::from(max_heap_bits).div_ceil(8),
-        checksummed_direct: flags & 0x02 != 0,
     };
-    let mut out = Vec::new();
-    let Some(root) = root else {
-        return Ok((out, unread));
-    };
-    if rows == 0 {
-        out.push(direct(data, layout, &h, root, start)?);
-    } else {
-        indirect(
-            data,
-            layout,
-            &h,
-            root,
-            u64::from(rows),
-            0,
-            nodes,
-            limits,
-            &mut out,
-        )?;
+    let mut blocks = Vec::new();
+    if let Some(root) = root {
+        if rows == 0 {
+            blocks.push(direct(data, layout, &h, root, start)?);
+        } else {
+            let rows = u64::from(rows);
+            indirect(data, layout, &h, root, rows, 0, nodes, limits, &mut blocks)?;
+        }
     }
-    Ok((out, unread))
+    Ok(Heap {
+        addr,
+        blocks,
+        offset_bytes: h.offset_bytes,
+    })
 }
 
 fn direct<'a>(
@@ -122,20 +157,22 @@ fn direct<'a>(
     h: &Header,
     addr: u64,
     size: u64,
-) -> Result<Cursor<'a>, Error> {
+) -> Result<Block<'a>, Error> {
     let mut c = layout.at(data, addr, "fractal heap direct block")?;
-    let mut block = c.take(
+    let bytes = c.take(
         to_usize(size, addr, "direct block")?,
         "fractal heap direct block",
     )?;
-    block.signature(b"FHDB", "fractal heap direct block")?;
-    block.skip(1, "direct block version")?;
-    layout.addr(&mut block, "direct block heap address")?;
-    block.skip(h.offset_bytes, "direct block offset")?;
-    if h.checksummed_direct {
-        block.skip(4, "direct block checksum")?;
-    }
-    Ok(block)
+    let mut head = bytes.clone();
+    head.signature(b"FHDB", "fractal heap direct block")?;
+    head.skip(1, "direct block version")?;
+    layout.addr(&mut head, "direct block heap address")?;
+    let offset = head.uint(h.offset_bytes, "direct block offset")?;
+    Ok(Block {
+        offset,
+        bytes,
+        size,
+    })
 }
 
 /// Size of the blocks in `row` of the doubling table.
@@ -158,7 +195,7 @@ fn indirect<'a>(
     depth: usize,
     nodes: &mut usize,
     limits: &Limits,
-    out: &mut Vec<Cursor<'a>>,
+    out: &mut Vec<Block<'a>>,
 ) -> Result<(), Error> {
     if depth > MAX_INDIRECT_DEPTH || rows > 64 {
         return Err(Error::Limit {

@@ -17,6 +17,7 @@
 //! object where they occur, and only an unreadable superblock fails the whole parse.
 
 mod attribute;
+mod btree_v2;
 mod cursor;
 mod datatype;
 mod fractal_heap;

@@ -348,3 +348,37 @@ fn huge_dense_attribute_is_reported() {
     assert_eq!(f.issues.len(), 1);
     assert!(f.issues[0].error.is_unsupported(), "{:?}", f.issues);
 }
+
+/// Deleted links and attributes leave stale objects in the heap: only the name index's
+/// live entries are read (what h5py lists).
+#[test]
+fn dense_storage_after_deletions() {
+    let f = read("ok_h5py_dense_deleted.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let mut want = vec!["/".to_string(), "/g".to_string()];
+    want.extend([1, 2, 4, 5, 7, 8, 10, 11].map(|i| format!("/group_{i:03}")));
+    want.sort();
+    assert_eq!(paths(&f), want);
+    let mut attrs: Vec<&str> = f
+        .root()
+        .unwrap()
+        .attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    attrs.sort_unstable();
+    assert_eq!(
+        attrs,
+        vec![
+            "attribute_1",
+            "attribute_10",
+            "attribute_11",
+            "attribute_2",
+            "attribute_4",
+            "attribute_5",
+            "attribute_7",
+            "attribute_8",
+            "z"
+        ]
+    );
+}

@@ -2,6 +2,7 @@
 //! attributes and links, under the file's budgets.
 
 use super::attribute::{self, ValueBudget};
+use super::btree_v2;
 use super::cursor::{Cursor, Layout};
 use super::datatype;
 use super::fractal_heap;
@@ -192,15 +193,29 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
     (object, children)
 }
 
-/// Dense storage is named by a fractal heap address; read the address from a link info or
-/// attribute info message body.
-fn dense_heap(layout: &Layout, mut c: Cursor<'_>, flag_skip: usize) -> Result<Option<u64>, Error> {
+/// Dense storage named by a link info or attribute info message: (fractal heap address,
+/// name index v2 B-tree address); `None` for compact storage.
+fn dense_storage(
+    layout: &Layout,
+    mut c: Cursor<'_>,
+    flag_skip: usize,
+) -> Result<Option<(u64, u64)>, Error> {
+    let at = c.pos() as u64;
     let _version = c.u8("info message version")?;
     let flags = c.u8("info message flags")?;
     if flags & 1 != 0 {
         c.skip(flag_skip, "maximum creation index")?;
     }
-    layout.addr(&mut c, "fractal heap address")
+    let heap = layout.addr(&mut c, "fractal heap address")?;
+    let index = layout.addr(&mut c, "name index address")?;
+    match (heap, index) {
+        (Some(h), Some(i)) => Ok(Some((h, i))),
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(Error::Invalid {
+            at,
+            what: "dense storage without a name index".into(),
+        }),
+    }
 }
 
 fn message(
@@ -221,10 +236,12 @@ fn message(
             push_attribute(w, object, &mut m.cursor())?;
         }
         oh::MSG_ATTRIBUTE_INFO => {
-            for mut block in dense_blocks(w, m, 2, &object.path)? {
-                while block.rest().first().is_some_and(|b| *b != 0) {
-                    push_attribute(w, object, &mut block)?;
-                }
+            // Attribute name index records: heap ID (8 bytes), flags, creation order, hash.
+            fn id(r: &[u8]) -> &[u8] {
+                r.get(..8).unwrap_or(r)
+            }
+            for mut c in dense_objects(w, m, 2, id, &object.path)? {
+                push_attribute(w, object, &mut c)?;
             }
         }
         oh::MSG_SYMBOL_TABLE => {
@@ -247,17 +264,19 @@ fn message(
         }
         oh::MSG_LINK_INFO => {
             *group = true;
-            for mut block in dense_blocks(w, m, 8, &object.path)? {
-                while block.rest().first().is_some_and(|b| *b != 0) {
-                    if children.len() >= w.limits.max_objects {
-                        return Err(Error::Limit {
-                            what: "members in one group",
-                            limit: w.limits.max_objects as u64,
-                        });
-                    }
-                    let l = links::parse(&w.layout, &mut block)?;
-                    link(l, object, children, m.at())?;
+            // Link name index records: name hash (4 bytes), then the heap ID.
+            fn id(r: &[u8]) -> &[u8] {
+                r.get(4..).unwrap_or(&[])
+            }
+            for mut c in dense_objects(w, m, 8, id, &object.path)? {
+                if children.len() >= w.limits.max_objects {
+                    return Err(Error::Limit {
+                        what: "members in one group",
+                        limit: w.limits.max_objects as u64,
+                    });
                 }
+                let l = links::parse(&w.layout, &mut c)?;
+                link(l, object, children, m.at())?;
             }
         }
         oh::MSG_GROUP_INFO => *group = true,
@@ -308,21 +327,27 @@ fn push_attribute(w: &mut Walk<'_>, object: &mut Object, c: &mut Cursor<'_>) -> 
     Ok(())
 }
 
-/// The heap blocks of dense storage named by a link info or attribute info message (none
-/// for compact storage); what the heap holds outside its blocks is recorded as an issue.
-fn dense_blocks<'a>(
+/// The messages of dense storage (cursors at each link or attribute message in the heap),
+/// found through the name index; `id_at` is where the heap ID sits in an index record.
+/// Objects that cannot be reached are recorded as issues and skipped.
+fn dense_objects<'a>(
     w: &mut Walk<'a>,
     m: &Message<'_>,
     flag_skip: usize,
+    id_at: fn(&[u8]) -> &[u8],
     path: &str,
 ) -> Result<Vec<Cursor<'a>>, Error> {
-    let Some(heap) = dense_heap(&w.layout, m.cursor(), flag_skip)? else {
+    let Some((heap, index)) = dense_storage(&w.layout, m.cursor(), flag_skip)? else {
         return Ok(Vec::new());
     };
-    let (blocks, unread) =
-        fractal_heap::direct_blocks(w.data, &w.layout, heap, &mut w.nodes, w.limits)?;
-    if let Some(e) = unread {
-        w.issue(path, e);
+    let heap = fractal_heap::open(w.data, &w.layout, heap, &mut w.nodes, w.limits)?;
+    let records = btree_v2::records(w.data, &w.layout, index, &mut w.nodes, w.limits)?;
+    let mut out = Vec::new();
+    for r in records {
+        match heap.object(id_at(r)) {
+            Ok(c) => out.push(c),
+            Err(e) => w.issue(path, e),
+        }
     }
-    Ok(blocks)
+    Ok(out)
 }
