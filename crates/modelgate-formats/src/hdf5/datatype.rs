@@ -64,9 +64,10 @@ impl Datatype {
     pub fn describe(&self) -> String {
         match self {
             Datatype::Integer { size, signed, .. } => {
-                format!("{}int{}", if *signed { "" } else { "u" }, size * 8)
+                let bits = u64::from(*size).saturating_mul(8);
+                format!("{}int{bits}", if *signed { "" } else { "u" })
             }
-            Datatype::Float { size, .. } => format!("float{}", size * 8),
+            Datatype::Float { size, .. } => format!("float{}", u64::from(*size).saturating_mul(8)),
             Datatype::FixedString { size } => format!("string[{size}]"),
             Datatype::VarString => "vlen string".into(),
             Datatype::VarSequence(b) => format!("vlen {}", b.describe()),

@@ -382,3 +382,24 @@ fn dense_storage_after_deletions() {
         ]
     );
 }
+
+/// Found by the `hdf5_reader` fuzz target: a 4-GiB integer size overflowed `describe`.
+#[test]
+fn describe_never_overflows() {
+    let t = Datatype::Integer {
+        size: u32::MAX,
+        signed: true,
+        big_endian: false,
+    };
+    assert_eq!(t.describe(), "int34359738360");
+    let crash = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus/hdf5_reader/crash_describe_int_bits"),
+    )
+    .unwrap();
+    if let Ok(f) = parse(&crash, &Limits::default()) {
+        for a in f.objects.iter().flat_map(|o| &o.attributes) {
+            let _ = a.datatype.describe();
+        }
+    }
+}
