@@ -126,7 +126,14 @@ pub(crate) fn detect_version(view: &View<'_, '_>, top: Id, layout: CodeLayout) -
         return PyVersion::Py311;
     };
     let code = view.bytecode(c);
-    if code.first() == Some(&RESUME_313) {
+    // Every 3.11+ code object starts with RESUME, after at most MAKE_CELL / COPY_FREE_VARS
+    // (COPY_FREE_VARS is 149 in 3.11 and 3.12, which is RESUME's number in 3.13).
+    let head: Vec<u8> = code
+        .chunks_exact(2)
+        .take(4)
+        .filter_map(|p| p.first().copied())
+        .collect();
+    if !head.contains(&RESUME) && head.first() == Some(&RESUME_313) {
         return PyVersion::Py313Plus;
     }
     let (mut v311, mut v312) = (0, 0);

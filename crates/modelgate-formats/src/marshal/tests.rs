@@ -201,3 +201,32 @@ fn every_truncation_and_mutation_is_handled() {
         }
     }
 }
+
+/// A 3.11/3.12 closure starts with COPY_FREE_VARS (149, RESUME's number in 3.13): still
+/// decoded as 3.11+, while a stream starting with 3.13's RESUME is not decoded.
+#[test]
+fn closures_are_not_mistaken_for_313() {
+    let orig = seed("py312");
+    // The bytecode is the first `s` record; its first instruction is RESUME (151, 0).
+    let at = orig.windows(2).position(|w| w == [151, 0]).unwrap();
+    let mut closure = orig.clone();
+    closure.splice(at..at + 2, [149, 1]);
+    // Keep the length: replace the first CACHE pair after it by RESUME.
+    let cache = closure[at + 2..]
+        .windows(2)
+        .position(|w| w == [0, 0])
+        .unwrap()
+        + at
+        + 2;
+    closure.splice(cache..cache + 2, [151, 0]);
+    assert_ne!(
+        disassemble(&closure, &Limits::default()).unwrap().version,
+        PyVersion::Py313Plus
+    );
+    let mut py313 = orig.clone();
+    py313.splice(at..at + 2, [149, 0]);
+    let d = disassemble(&py313, &Limits::default()).unwrap();
+    assert_eq!(d.version, PyVersion::Py313Plus);
+    assert!(d.calls.is_empty());
+    assert_eq!(d.code.names, vec!["__import__", "system"]);
+}
