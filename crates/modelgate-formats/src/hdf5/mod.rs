@@ -10,7 +10,8 @@
 //! variable-length strings (global heap), opaque, arrays of those. Not read (reported as
 //! [`Issue`]s, never skipped silently): filtered fractal heaps, huge/tiny heap objects,
 //! shared (committed) messages, user-defined links. Dataset raw data is not read at all
-//! (shapes and types only). Checksums of version-2 structures are not verified.
+//! (shapes and types only). Checksums are verified for version-2/3 superblocks and object
+//! header chunks (a mismatch is an [`Issue`]), not for fractal heap and v2 B-tree blocks.
 //!
 //! Every count, size, depth and visit is bounded by [`Limits`]; cycles in the object graph
 //! and in continuation chains are detected; malformed structures become [`Issue`]s on the
@@ -18,6 +19,7 @@
 
 mod attribute;
 mod btree_v2;
+mod checksum;
 mod cursor;
 mod datatype;
 mod fractal_heap;

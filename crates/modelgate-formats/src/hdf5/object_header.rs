@@ -1,6 +1,7 @@
 //! Object headers (versions 1 and 2) and their continuation blocks: the list of header
 //! messages that describe one object.
 
+use super::checksum;
 use super::cursor::{Cursor, Layout, to_usize};
 use super::{Error, Limits};
 use std::collections::HashSet;
@@ -52,6 +53,7 @@ pub(crate) fn read<'a>(
     let mut messages = Vec::new();
     let mut problems = Vec::new();
     let mut pending: Vec<(u64, u64)> = Vec::new();
+    let header_start = c.pos();
     let v2 = data.get(c.pos()..c.pos().saturating_add(4)) == Some(b"OHDR");
     let mut header_flags = 0u8;
     if v2 {
@@ -73,6 +75,9 @@ pub(crate) fn read<'a>(
         let size = c.uint(1 << (header_flags & 3), "object header chunk size")?;
         let size = to_usize(size, addr, "object header chunk")?;
         let body = c.take(size, "object header chunk")?;
+        if checksum::matches(data, header_start, c.pos()) == Some(false) {
+            problems.push(mismatch(addr, "object header"));
+        }
         messages_v2(
             body,
             header_flags,
@@ -152,6 +157,7 @@ fn continuation<'a>(
     limits: &Limits,
 ) -> Result<(), Error> {
     let mut c = layout.at(data, at, "continuation block")?;
+    let block_start = c.pos();
     let len = to_usize(len, at, "continuation block")?;
     if v2 {
         c.signature(b"OCHK", "continuation block")?;
@@ -160,10 +166,21 @@ fn continuation<'a>(
             what: format!("continuation block length {len}"),
         })?;
         let body = c.take(body_len, "continuation block")?;
-        messages_v2(body, header_flags, messages, pending, layout, limits)
+        messages_v2(body, header_flags, messages, pending, layout, limits)?;
+        if checksum::matches(data, block_start, c.pos()) == Some(false) {
+            return Err(mismatch(at, "continuation block"));
+        }
+        Ok(())
     } else {
         let body = c.take(len, "continuation block")?;
         messages_v1(body, messages, pending, layout, limits)
+    }
+}
+
+fn mismatch(at: u64, what: &str) -> Error {
+    Error::Invalid {
+        at,
+        what: format!("{what}: checksum mismatch (libhdf5 refuses to read it)"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! addresses and lengths, and the root group.
 
 use super::Error;
+use super::checksum;
 use super::cursor::{Cursor, Layout};
 
 /// The 8-byte HDF5 format signature.
@@ -28,6 +29,8 @@ pub(crate) struct Superblock {
     pub(crate) end_of_file: Option<u64>,
     /// Address of the root group's object header.
     pub(crate) root: u64,
+    /// False when a version 2/3 superblock's checksum does not match.
+    pub(crate) checksum_ok: bool,
 }
 
 fn width(v: u8, at: u64, what: &'static str) -> Result<usize, Error> {
@@ -102,6 +105,7 @@ pub(crate) fn read(data: &[u8]) -> Result<Superblock, Error> {
                 layout,
                 end_of_file,
                 root: header,
+                checksum_ok: true,
             })
         }
         _ => {
@@ -110,6 +114,7 @@ pub(crate) fn read(data: &[u8]) -> Result<Superblock, Error> {
             let _ext = layout.addr(&mut c, "superblock extension address")?;
             let end_of_file = layout.addr(&mut c, "end-of-file address")?;
             let header = layout.addr(&mut c, "root object header address")?;
+            let checksum_ok = checksum::matches(data, start, c.pos()) != Some(false);
             c.skip(4, "superblock checksum")?;
             let header = header.ok_or(Error::Invalid {
                 at: c.pos() as u64,
@@ -121,6 +126,7 @@ pub(crate) fn read(data: &[u8]) -> Result<Superblock, Error> {
                 layout,
                 end_of_file,
                 root: header,
+                checksum_ok,
             })
         }
     }

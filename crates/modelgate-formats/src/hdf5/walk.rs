@@ -75,6 +75,15 @@ pub(crate) fn walk(data: &[u8], sb: &Superblock, limits: &Limits) -> Hdf5File {
         issues: Vec::new(),
         issues_dropped: false,
     };
+    if !sb.checksum_ok {
+        w.issue(
+            "/",
+            Error::Invalid {
+                at: sb.offset,
+                what: "superblock: checksum mismatch (libhdf5 refuses to open the file)".into(),
+            },
+        );
+    }
     let mut objects = Vec::new();
     let mut aliases = Vec::new();
     let mut visited: HashMap<u64, String> = HashMap::new();
