@@ -452,6 +452,13 @@ pub fn classify(name: &str) -> Class {
     });
     static SAFE: LazyLock<HashSet<&'static str>> =
         LazyLock::new(|| SAFE_GLOBALS.iter().copied().collect());
+    // An exact allowlist entry wins over its module's danger class: `copyreg._reconstructor`
+    // and `copyreg.__newobj__` are how protocol 0-2 pickles rebuild ordinary objects, and
+    // they only call what their arguments name (which are classified on their own), while
+    // the rest of `copyreg` (e.g. `add_extension`) stays dangerous. Never a prefix match.
+    if SAFE.contains(name) {
+        return Class::Safe;
+    }
     for (i, _) in name
         .match_indices('.')
         .chain(std::iter::once((name.len(), "")))
@@ -468,7 +475,7 @@ pub fn classify(name: &str) -> Class {
     {
         return Class::Dangerous(Danger::Introspection);
     }
-    if SAFE.contains(name) || is_torch_dtype_or_storage(name) {
+    if is_torch_dtype_or_storage(name) {
         return Class::Safe;
     }
     if let Some((module, last)) = name.rsplit_once('.') {
@@ -590,6 +597,59 @@ mod tests {
             classify("numpy.f2py.crackfortran.myeval"),
             Class::Dangerous(_)
         ));
+    }
+
+    #[test]
+    fn copyreg_rebuild_helpers_are_safe_but_the_module_is_not() {
+        for n in [
+            "copyreg._reconstructor",
+            "copyreg.__newobj__",
+            "copyreg.__newobj_ex__",
+        ] {
+            assert_eq!(classify(n), Class::Safe, "{n}");
+        }
+        for n in [
+            "copyreg.add_extension",
+            "copyreg.dispatch_table",
+            "copyreg._reconstructor.x",
+        ] {
+            assert!(matches!(classify(n), Class::Dangerous(_)), "{n}");
+        }
+    }
+
+    #[test]
+    fn reconstructor_of_a_dangerous_class_is_still_caught() {
+        // Protocol 0: copyreg._reconstructor(subprocess.Popen, subprocess.Popen, ["id"]) runs
+        // Popen.__init__(obj, ["id"]) on load.
+        let p =
+            b"ccopyreg\n_reconstructor\n(csubprocess\nPopen\ncsubprocess\nPopen\n(lp0\nVid\naR.";
+        let r = crate::engine::scan_bytes(
+            "x.pkl",
+            modelgate_core::Blob::from_vec(p.to_vec()),
+            &modelgate_core::Limits::default(),
+        );
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.severity == modelgate_core::Severity::Critical),
+            "{:?}",
+            r.findings
+        );
+        // The same helper rebuilding an ordinary allowlisted class is clean.
+        let ok =
+            b"ccopyreg\n_reconstructor\n(ccollections\nOrderedDict\nc__builtin__\nobject\nNtR.";
+        let r = crate::engine::scan_bytes(
+            "ok.pkl",
+            modelgate_core::Blob::from_vec(ok.to_vec()),
+            &modelgate_core::Limits::default(),
+        );
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| f.severity <= modelgate_core::Severity::Low),
+            "{:?}",
+            r.findings
+        );
     }
 
     #[test]
