@@ -79,6 +79,13 @@ fn exercise(data: &[u8]) {
             }
         }
     }
+    let _ = modelgate_formats::safetensors::parse(data);
+    let _ = modelgate_formats::gguf::parse(data);
+    let text = String::from_utf8_lossy(data);
+    let _ = modelgate_formats::chat_template::scan(&text);
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+        let _ = modelgate_formats::keras::objects(&v);
+    }
     let r = modelgate_rules::scan_bytes("fuzz.bin", blob, &limits());
     assert!(
         !r.findings.iter().any(|f| f.code == "GEN004"),
@@ -98,6 +105,9 @@ fn committed_corpus_replays_without_panics() {
         "tflite_reader",
         "hdf5_reader",
         "marshal_code",
+        "safetensors_header",
+        "gguf_header",
+        "chat_template",
     ] {
         let dir = root().join("fuzz/corpus").join(target);
         for entry in std::fs::read_dir(&dir).unwrap() {
