@@ -22,6 +22,7 @@ pub mod dup;
 pub mod error;
 pub mod features;
 pub mod hash;
+pub mod logistic_dual;
 pub mod model;
 pub mod read;
 pub mod render;

@@ -4,6 +4,7 @@
 
 use crate::features::Sparse;
 use crate::hash::Rng;
+use crate::logistic_dual::{CompactRows, DualSettings, fit_binary};
 use rayon::prelude::*;
 
 /// L-BFGS iterations for the logistic regression (probabilities change by < 1e-3 past it on
@@ -157,6 +158,9 @@ pub fn fit_lr(
         cptr.push(cidx.len());
         cy.push(yi.min(k.saturating_sub(1)));
     }
+    if k == 2 {
+        return binary_lr(&cidx, &cval, &cptr, &cy, m, map, c, max_iter);
+    }
     let n = cy.len().max(1) as f64;
     let np = m * k + k;
     let lambda = 1.0 / (c * n);
@@ -209,6 +213,56 @@ pub fn fit_lr(
         map,
         w: w.iter().map(|&v| v as f32).collect(),
         b: b.iter().map(|&v| v as f32).collect(),
+    }
+}
+
+/// Two classes: the softmax objective above with `W = [−d/2, d/2]` is exactly binary logistic
+/// regression on `d` with twice the `C` (`‖W‖² = ‖d‖²/2`), solved in the dual by coordinate
+/// descent and stored back in the two-column form.
+#[allow(clippy::too_many_arguments)]
+fn binary_lr(
+    cidx: &[u32],
+    cval: &[f32],
+    cptr: &[usize],
+    cy: &[usize],
+    m: usize,
+    map: Vec<u32>,
+    c: f64,
+    max_passes: usize,
+) -> Linear {
+    let rows = CompactRows {
+        cidx,
+        cval,
+        cptr,
+        m,
+    };
+    let pos: Vec<bool> = cy.iter().map(|&v| v == 1).collect();
+    let fit = fit_binary(
+        &rows,
+        &pos,
+        2.0 * c,
+        DualSettings {
+            max_passes: max_passes.max(1),
+            ..DualSettings::default()
+        },
+    );
+    if std::env::var_os("MODELGATE_DATA_DEBUG_LR").is_some() {
+        eprintln!(
+            "dual lr: {} rows, {m} features, {} passes",
+            cy.len(),
+            fit.passes
+        );
+    }
+    let mut w = Vec::with_capacity(2 * m);
+    for &d in &fit.w {
+        w.push((-0.5 * d) as f32);
+        w.push((0.5 * d) as f32);
+    }
+    Linear {
+        k: 2,
+        map,
+        w,
+        b: vec![(-0.5 * fit.bias) as f32, (0.5 * fit.bias) as f32],
     }
 }
 
