@@ -303,7 +303,8 @@ pub fn audit(
     ));
 
     lap(&mut timings, "confident_learning");
-    let emb = if opts.campaigns || opts.ood {
+    // The dense embedding only serves k-means on numeric data (text clusters on the sparse rows).
+    let emb = if (opts.campaigns || opts.ood) && prep.mode != "text" {
         embed(&prep.x, 64)
     } else {
         Vec::new()

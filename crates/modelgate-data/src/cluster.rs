@@ -116,9 +116,11 @@ pub fn knn_distance(e: &[Vec<f32>], k: usize, max_ref: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Spherical k-means directly on sparse L2-normalised rows (TF-IDF): centroids are dense over
-/// the buckets that occur. Centroids are fitted on at most `max_fit` rows (a deterministic
-/// sample), then every row is assigned.
+/// Spherical k-means directly on sparse L2-normalised rows (TF-IDF). Centroids are sparse
+/// (the features of their rows) and rows are scored against all centroids at once through an
+/// inverted index (feature -> centroids carrying it), so the cost is the number of shared
+/// features, not rows × centroids × dimension. Centroids are fitted on at most `max_fit` rows
+/// (a deterministic sample), then every row is assigned.
 pub fn kmeans_sparse(
     x: &crate::features::Sparse,
     k: usize,
@@ -131,54 +133,19 @@ pub fn kmeans_sparse(
         return Vec::new();
     }
     let k = k.clamp(1, n);
-    // Compact the used buckets.
-    let mut map = vec![u32::MAX; x.dim];
-    let mut d = 0usize;
-    for &j in &x.idx {
-        if let Some(m) = map.get_mut(j as usize)
-            && *m == u32::MAX
-        {
-            *m = d as u32;
-            d += 1;
-        }
-    }
-    let d = d.max(1);
     // Cluster on each row's 32 heaviest features (re-normalised): the topic words decide the
     // cluster, and the cost no longer grows with document length.
     let x = &top_features(x, 32);
     let step = n.div_ceil(max_fit.max(1)).max(1);
     let fit: Vec<usize> = (0..n).step_by(step).collect();
-    let sim = |c: &[f32], i: usize| -> f32 {
-        let (idx, val) = x.row(i);
-        let mut s = 0f32;
-        for (&j, &v) in idx.iter().zip(val) {
-            if let Some(&m) = map.get(j as usize)
-                && let Some(cv) = c.get(m as usize)
-            {
-                s += cv * v;
-            }
-        }
-        s
-    };
     let mut rng = Rng::new(seed);
-    let dense = |i: usize| -> Vec<f32> {
-        let mut c = vec![0f32; d];
-        let (idx, val) = x.row(i);
-        for (&j, &v) in idx.iter().zip(val) {
-            if let Some(&m) = map.get(j as usize)
-                && let Some(cv) = c.get_mut(m as usize)
-            {
-                *cv = v;
-            }
-        }
-        c
-    };
+    // k-means++ seeding on cosine distance, with an inverted index of the sample rows.
+    let rows_of = FeatureRows::new(x, &fit);
     let first = fit[rng.below(fit.len())];
-    let mut centers: Vec<Vec<f32>> = vec![dense(first)];
-    let mut best: Vec<f32> = fit
-        .iter()
-        .map(|&i| (1.0 - sim(&centers[0], i)).max(0.0))
-        .collect();
+    let mut centers: Vec<SparseCenter> = vec![SparseCenter::of_row(x, first)];
+    let mut sim = vec![0f32; fit.len()];
+    rows_of.similarities(&centers[0], &mut sim);
+    let mut best: Vec<f32> = sim.iter().map(|&s| (1.0 - s).max(0.0)).collect();
     while centers.len() < k.min(fit.len()) {
         let total: f64 = best.iter().map(|&v| f64::from(v * v)).sum();
         let pick = if total <= 0.0 {
@@ -195,48 +162,28 @@ pub fn kmeans_sparse(
             }
             idx
         };
-        let c = dense(pick);
-        for (b, &i) in best.iter_mut().zip(&fit) {
-            *b = b.min((1.0 - sim(&c, i)).max(0.0));
+        let c = SparseCenter::of_row(x, pick);
+        rows_of.similarities(&c, &mut sim);
+        for (b, &s) in best.iter_mut().zip(&sim) {
+            *b = b.min((1.0 - s).max(0.0));
         }
         centers.push(c);
     }
-    let assign_rows = |rows: &[usize], centers: &[Vec<f32>]| -> Vec<usize> {
-        rows.par_iter()
-            .map(|&i| {
-                let mut bi = 0;
-                let mut bs = f32::NEG_INFINITY;
-                for (ci, c) in centers.iter().enumerate() {
-                    let s = sim(c, i);
-                    if s > bs {
-                        bs = s;
-                        bi = ci;
-                    }
-                }
-                bi
-            })
-            .collect()
-    };
     let mut assign = vec![usize::MAX; fit.len()];
     for _ in 0..iters.clamp(1, 8) {
-        let new = assign_rows(&fit, &centers);
+        let new = CenterIndex::new(&centers).assign(x, &fit);
         let changed = new != assign;
         assign = new;
-        let mut sums = vec![vec![0f32; d]; centers.len()];
+        let mut members: Vec<Vec<(u32, f32)>> = vec![Vec::new(); centers.len()];
         for (&i, &a) in fit.iter().zip(&assign) {
             let (idx, val) = x.row(i);
-            for (&j, &v) in idx.iter().zip(val) {
-                if let Some(&m) = map.get(j as usize)
-                    && let Some(s) = sums[a].get_mut(m as usize)
-                {
-                    *s += v;
-                }
+            if let Some(m) = members.get_mut(a) {
+                m.extend(idx.iter().copied().zip(val.iter().copied()));
             }
         }
-        for (c, s) in centers.iter_mut().zip(sums) {
-            let norm = s.iter().map(|v| v * v).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                *c = s.iter().map(|v| v / norm).collect();
+        for (c, m) in centers.iter_mut().zip(members) {
+            if let Some(mean) = SparseCenter::normalised_sum(m) {
+                *c = mean;
             }
         }
         if !changed {
@@ -244,7 +191,118 @@ pub fn kmeans_sparse(
         }
     }
     let all: Vec<usize> = (0..n).collect();
-    assign_rows(&all, &centers)
+    CenterIndex::new(&centers).assign(x, &all)
+}
+
+/// A centroid: (feature bucket, weight) sorted by bucket.
+struct SparseCenter(Vec<(u32, f32)>);
+
+impl SparseCenter {
+    fn of_row(x: &crate::features::Sparse, i: usize) -> Self {
+        let (idx, val) = x.row(i);
+        SparseCenter(idx.iter().copied().zip(val.iter().copied()).collect())
+    }
+
+    /// Sum of the pairs per bucket (in the order given), L2-normalised; None when all zero.
+    fn normalised_sum(mut pairs: Vec<(u32, f32)>) -> Option<Self> {
+        pairs.sort_by_key(|p| p.0); // stable: per-bucket sums keep the row order
+        let mut out: Vec<(u32, f32)> = Vec::new();
+        for (j, v) in pairs {
+            match out.last_mut() {
+                Some((lj, s)) if *lj == j => *s += v,
+                _ => out.push((j, v)),
+            }
+        }
+        let norm = out.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            out.iter_mut().for_each(|p| p.1 /= norm);
+            Some(SparseCenter(out))
+        } else {
+            None
+        }
+    }
+}
+
+/// Inverted index of sample rows: bucket -> (position in the sample, value).
+struct FeatureRows {
+    postings: std::collections::HashMap<u32, Vec<(u32, f32)>>,
+}
+
+impl FeatureRows {
+    fn new(x: &crate::features::Sparse, rows: &[usize]) -> Self {
+        let mut postings: std::collections::HashMap<u32, Vec<(u32, f32)>> =
+            std::collections::HashMap::new();
+        for (t, &i) in rows.iter().enumerate() {
+            let (idx, val) = x.row(i);
+            for (&j, &v) in idx.iter().zip(val) {
+                postings.entry(j).or_default().push((t as u32, v));
+            }
+        }
+        FeatureRows { postings }
+    }
+
+    /// `out[t]` = cosine similarity of sample row t to `c`.
+    fn similarities(&self, c: &SparseCenter, out: &mut [f32]) {
+        out.iter_mut().for_each(|s| *s = 0.0);
+        for &(j, w) in &c.0 {
+            for &(t, v) in self.postings.get(&j).map(Vec::as_slice).unwrap_or(&[]) {
+                if let Some(s) = out.get_mut(t as usize) {
+                    *s += w * v;
+                }
+            }
+        }
+    }
+}
+
+/// Inverted index of centroids: bucket -> (centroid, weight).
+struct CenterIndex {
+    postings: std::collections::HashMap<u32, Vec<(u32, f32)>>,
+    k: usize,
+}
+
+impl CenterIndex {
+    fn new(centers: &[SparseCenter]) -> Self {
+        let mut postings: std::collections::HashMap<u32, Vec<(u32, f32)>> =
+            std::collections::HashMap::new();
+        for (ci, c) in centers.iter().enumerate() {
+            for &(j, w) in &c.0 {
+                postings.entry(j).or_default().push((ci as u32, w));
+            }
+        }
+        CenterIndex {
+            postings,
+            k: centers.len(),
+        }
+    }
+
+    /// The most similar centroid of each row (the first on ties).
+    fn assign(&self, x: &crate::features::Sparse, rows: &[usize]) -> Vec<usize> {
+        rows.par_iter()
+            .map_init(
+                || vec![0f32; self.k],
+                |scores, &i| {
+                    scores.iter_mut().for_each(|s| *s = 0.0);
+                    let (idx, val) = x.row(i);
+                    for (&j, &v) in idx.iter().zip(val) {
+                        for &(ci, w) in self.postings.get(&j).map(Vec::as_slice).unwrap_or(&[]) {
+                            if let Some(s) = scores.get_mut(ci as usize) {
+                                *s += w * v;
+                            }
+                        }
+                    }
+                    let mut bi = 0;
+                    let mut bs = f32::NEG_INFINITY;
+                    for (ci, &s) in scores.iter().enumerate() {
+                        if s > bs {
+                            bs = s;
+                            bi = ci;
+                        }
+                    }
+                    bi
+                },
+            )
+            .collect()
+    }
 }
 
 /// Keep each row's `m` largest-weight features, L2-normalised.
