@@ -24,6 +24,7 @@ pub mod features;
 pub mod hash;
 pub mod logistic_dual;
 pub mod model;
+pub mod ngram_counts;
 pub mod read;
 pub mod render;
 pub mod report;

@@ -15,6 +15,7 @@
 
 use crate::features::{ngram_hash, token_hash};
 use crate::hash::mix;
+use crate::ngram_counts::{NgramCounts, RowGroups, U64Map};
 use crate::stats::binom_sf;
 use std::collections::HashMap;
 
@@ -72,18 +73,6 @@ pub struct CleanLabelCandidate {
     pub score: f64,
 }
 
-#[derive(Debug, Clone)]
-struct Stat {
-    counts: Vec<u32>,
-    n: u8,
-}
-
-impl Stat {
-    fn df(&self) -> u32 {
-        self.counts.iter().sum()
-    }
-}
-
 /// Count-based naive Bayes over hashed unigrams. Scores can be computed leave-one-out (the
 /// row's own counts removed from its class), so that a row's rare words cannot vouch for its
 /// own label, and with some words ablated.
@@ -116,14 +105,19 @@ impl UnigramNb {
         (mix(h) & ((1u64 << self.bits) - 1)) as usize
     }
     pub fn add(&mut self, toks: &[u64], y: usize) {
+        self.add_copies(toks, y, 1);
+    }
+    /// Add `copies` identical rows.
+    pub fn add_copies(&mut self, toks: &[u64], y: usize, copies: u32) {
         if y >= self.k {
             return;
         }
-        self.class_rows[y] += 1.0;
+        let w = copies as f32;
+        self.class_rows[y] += f64::from(copies);
         for &h in toks {
             let b = self.bucket(h) * self.k + y;
             if let Some(c) = self.counts.get_mut(b) {
-                *c += 1.0;
+                *c += w;
             }
         }
     }
@@ -256,38 +250,32 @@ pub fn find_triggers(
     cfg: &TriggerConfig,
 ) -> TriggerResult {
     let mut nb = UnigramNb::new(k, cfg.nb_bits);
-    let mut stats: HashMap<u64, Stat> = HashMap::new();
-    for i in 0..n_rows {
-        let toks = tokens(i);
-        let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
+    // Identical rows (same tokens, same label) are analysed once, counted with multiplicity.
+    let hashes = |i: usize| -> Vec<u64> { tokens(i).iter().map(|t| token_hash(t)).collect() };
+    let groups = RowGroups::new(n_rows, &hashes, y);
+    let mut stats = NgramCounts::new(k);
+    for (&i, &w) in groups.rep.iter().zip(&groups.weight) {
+        let hs = hashes(i);
         let yi = y.get(i).copied().unwrap_or(0);
-        nb.add(&hs, yi);
+        nb.add_copies(&hs, yi, w);
         for (h, n, _) in row_ngrams(&hs, cfg.max_n) {
-            let st = stats.entry(h).or_insert_with(|| Stat {
-                counts: vec![0; k],
-                n,
-            });
-            if let Some(c) = st.counts.get_mut(yi) {
-                *c += 1;
-            }
+            stats.add(h, n, yi, w);
         }
-        if stats.len() > cfg.map_cap {
-            stats.retain(|_, s| s.df() > 1);
-        }
+        stats.bound(cfg.map_cap);
     }
     nb.finish();
     // Candidates.
-    let mut cand: HashMap<u64, (usize, u8)> = HashMap::new();
-    for (h, s) in &stats {
-        let df = s.df();
+    let mut cand: U64Map<(usize, u8)> = U64Map::default();
+    for (h, counts, n) in stats.iter() {
+        let df: u32 = counts.iter().sum();
         if df < cfg.min_df {
             continue;
         }
         let t = (0..k)
-            .max_by_key(|&c| (s.counts[c], std::cmp::Reverse(c)))
+            .max_by_key(|&c| (counts[c], std::cmp::Reverse(c)))
             .unwrap_or(0);
-        if f64::from(s.counts[t]) / f64::from(df) >= cfg.min_purity {
-            cand.insert(*h, (t, s.n));
+        if f64::from(counts[t]) / f64::from(df) >= cfg.min_purity {
+            cand.insert(h, (t, n));
         }
     }
     // Unigrams that may be clean-label triggers (their contexts are collected).
@@ -295,25 +283,27 @@ pub fn find_triggers(
         .iter()
         .filter(|(h, (t, n))| {
             *n == 1
-                && stats.get(*h).is_some_and(|s| {
-                    s.df() >= 20 && f64::from(s.counts[*t]) >= 0.98 * f64::from(s.df())
+                && stats.get(**h).is_some_and(|(c, _)| {
+                    let df: u32 = c.iter().sum();
+                    df >= 20 && f64::from(c[*t]) >= 0.98 * f64::from(df)
                 })
         })
         .map(|(h, _)| *h)
         .collect();
-    // Pass 2: background disagreement, candidate rows and names, ablation.
+    // Pass 2 (one row per group): background disagreement, candidate rows and names, ablation.
     let mut disagree_rows = 0usize;
-    let mut rows_of: HashMap<u64, Vec<(usize, usize)>> = HashMap::new(); // (row, ablated argmax)
+    // (group, ablated argmax) per candidate.
+    let mut rows_of: U64Map<Vec<(usize, usize)>> = U64Map::default();
     let mut names: HashMap<u64, String> = HashMap::new();
     // Context diversity for clean-label candidates: distinct (left, right) neighbour pairs.
     let mut ctx: HashMap<u64, (u32, std::collections::HashSet<(u64, u64)>)> = HashMap::new();
-    for i in 0..n_rows {
+    for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
         let toks = tokens(i);
         let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
         let yi = y.get(i).copied().unwrap_or(0);
         let base = nb.scores_with(&hs, Some(yi), &[]);
         if argmax(&base) != yi {
-            disagree_rows += 1;
+            disagree_rows += w as usize;
         }
         let mut counts: Vec<(u64, f64)> = Vec::new();
         let mut sorted = hs.clone();
@@ -331,9 +321,9 @@ pub fn find_triggers(
             let n = n as usize;
             if n == 1 && clean_cand.contains(&h) {
                 let e = ctx.entry(h).or_default();
-                for (q, &w) in hs.iter().enumerate() {
-                    if w == h && e.0 < 10_000 {
-                        e.0 += 1;
+                for (q, &word) in hs.iter().enumerate() {
+                    if word == h && e.0 < 10_000 {
+                        e.0 = e.0.saturating_add(w);
                         let l = if q > 0 { hs[q - 1] } else { 0 };
                         let r = hs.get(q + 1).copied().unwrap_or(0);
                         e.1.insert((l, r));
@@ -360,9 +350,14 @@ pub fn find_triggers(
                 .collect();
             let terms = nb.word_terms(&wc, Some(yi), hs.len() as f64);
             let s: Vec<f64> = base.iter().zip(&terms).map(|(b, t)| b - t).collect();
-            rows_of.entry(h).or_default().push((i, argmax(&s)));
+            rows_of.entry(h).or_default().push((g, argmax(&s)));
         }
     }
+    // Back from groups to rows.
+    let rows_of: U64Map<Vec<(usize, usize)>> = rows_of
+        .into_iter()
+        .map(|(h, gs)| (h, groups.expand(&gs)))
+        .collect();
     let p_base = (disagree_rows as f64 / n_rows.max(1) as f64).max(1e-3);
     let m = cand.len().max(1) as f64;
     let mut flagged: Vec<Trigger> = Vec::new();
@@ -380,18 +375,20 @@ pub fn find_triggers(
         if p * m >= cfg.alpha {
             continue;
         }
-        let Some(st) = stats.get(h) else { continue };
-        let df = st.df();
+        let Some((counts, _)) = stats.get(*h) else {
+            continue;
+        };
+        let df: u32 = counts.iter().sum();
         flagged.push(Trigger {
             ngram: names.get(h).cloned().unwrap_or_default(),
             aliases: Vec::new(),
             target: t,
             df,
-            purity: f64::from(st.counts[t]) / f64::from(df.max(1)),
+            purity: f64::from(counts[t]) / f64::from(df.max(1)),
             disagree: k_dis,
             tested_rows: rows.len(),
             p_value: (p * m).min(1.0),
-            label_counts: st.counts.clone(),
+            label_counts: counts.to_vec(),
             rows: rows.iter().map(|r| r.0).collect(),
             ablated: rows.iter().filter(|r| r.1 != t).copied().collect(),
         });
@@ -450,13 +447,15 @@ pub fn find_triggers(
     // Clean-label candidates.
     let mut clean: Vec<CleanLabelCandidate> = Vec::new();
     for (h, (occ, pairs)) in &ctx {
-        let Some(st) = stats.get(h) else { continue };
-        let df = st.df();
+        let Some((counts, _)) = stats.get(*h) else {
+            continue;
+        };
+        let df: u32 = counts.iter().sum();
         let Some(&(t, n)) = cand.get(h) else { continue };
         if n != 1 || df < 20 {
             continue;
         }
-        let purity = f64::from(st.counts[t]) / f64::from(df);
+        let purity = f64::from(counts[t]) / f64::from(df);
         let diversity = pairs.len() as f64 / f64::from((*occ).max(1));
         if purity >= 0.98 && diversity >= 0.9 {
             clean.push(CleanLabelCandidate {
