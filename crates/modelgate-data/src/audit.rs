@@ -10,6 +10,7 @@ use crate::model::{ModelKind, fit_lr, fit_nb, group_folds, oof_proba, stratified
 use crate::read::{Content, Records};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
 use crate::trigger::{TriggerConfig, find_triggers};
+use rayon::prelude::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -205,10 +206,11 @@ pub fn prepare(
         }
         Content::Text(_) | Content::Chat { .. } => {
             let counts: Vec<Vec<(u32, f32)>> = (0..n)
+                .into_par_iter()
                 .map(|i| hashed_counts(&row_text(records, i).unwrap_or_default(), &opts.features))
                 .collect();
             let idf = Idf::fit(&counts, opts.features);
-            let x = idf.transform(&counts);
+            let x = idf.transform_owned(counts);
             Ok(Prepared {
                 classes,
                 y,

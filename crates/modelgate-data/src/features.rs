@@ -199,6 +199,24 @@ impl Idf {
         }
         s
     }
+
+    /// [`transform`](Self::transform) that frees each row of counts as it goes, so the
+    /// counts and the features are not both held in full.
+    pub fn transform_owned(&self, counts: Vec<Vec<(u32, f32)>>) -> Sparse {
+        let mut s = Sparse {
+            indptr: Vec::with_capacity(counts.len() + 1),
+            dim: self.idf.len(),
+            ..Sparse::default()
+        };
+        s.indptr.push(0);
+        for row in counts {
+            self.transform_row(&row, &mut s.idx, &mut s.val);
+            s.indptr.push(s.idx.len());
+        }
+        s.idx.shrink_to_fit();
+        s.val.shrink_to_fit();
+        s
+    }
 }
 
 /// Column standardiser for numeric features.

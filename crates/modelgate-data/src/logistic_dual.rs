@@ -9,15 +9,22 @@
 //! value 1 (regularised like the other weights; with thousands of rows the difference from an
 //! unregularised bias is negligible).
 
+use crate::features::Sparse;
 use crate::hash::Rng;
 
-/// Rows in compact form: feature `cidx[t]` (0..m) with value `cval[t]` for `t` in
-/// `cptr[r]..cptr[r + 1]`.
-pub struct CompactRows<'a> {
-    pub cidx: &'a [u32],
-    pub cval: &'a [f32],
-    pub cptr: &'a [usize],
-    pub m: usize,
+/// The training rows: rows `rows[r]` of `x` (features are bucket indices, `w` spans `x.dim`).
+pub struct TrainRows<'a> {
+    pub x: &'a Sparse,
+    pub rows: &'a [usize],
+}
+
+impl TrainRows<'_> {
+    fn row(&self, r: usize) -> (&[u32], &[f32]) {
+        match self.rows.get(r) {
+            Some(&i) => self.x.row(i),
+            None => (&[], &[]),
+        }
+    }
 }
 
 /// Solver settings.
@@ -40,17 +47,17 @@ impl Default for DualSettings {
     }
 }
 
-/// The fitted weights: `w` over the `m` compact features, and the bias.
+/// The fitted weights: `w` over the `x.dim` buckets, and the bias.
 pub struct BinaryFit {
     pub w: Vec<f64>,
     pub bias: f64,
     pub passes: usize,
 }
 
-/// Fit on rows with labels `pos[r]` (true = +1). `c` is the per-row loss weight.
-pub fn fit_binary(rows: &CompactRows<'_>, pos: &[bool], c: f64, s: DualSettings) -> BinaryFit {
-    let n = pos.len();
-    let mut w = vec![0f64; rows.m];
+/// Fit on the rows with labels `pos[r]` (true = +1). `c` is the per-row loss weight.
+pub fn fit_binary(rows: &TrainRows<'_>, pos: &[bool], c: f64, s: DualSettings) -> BinaryFit {
+    let n = pos.len().min(rows.rows.len());
+    let mut w = vec![0f64; rows.x.dim];
     let mut bias = 0f64;
     let c = c.max(1e-12);
     // alpha[i] and c - alpha[i] are the two dual variables of row i.
@@ -58,12 +65,13 @@ pub fn fit_binary(rows: &CompactRows<'_>, pos: &[bool], c: f64, s: DualSettings)
     let mut alpha = vec![a0; n];
     let mut xsq = vec![0f64; n];
     for r in 0..n {
-        let (a, b) = row_range(rows, r);
-        let mut sq = 1.0; // the bias feature
-        for t in a..b {
-            let v = f64::from(rows.cval.get(t).copied().unwrap_or(0.0));
-            sq += v * v;
-        }
+        let sq = 1.0 // the bias feature
+            + rows
+                .row(r)
+                .1
+                .iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>();
         xsq[r] = sq;
         let coef = if pos[r] { a0 } else { -a0 };
         axpy_row(rows, r, coef, &mut w, &mut bias);
@@ -121,25 +129,17 @@ pub fn fit_binary(rows: &CompactRows<'_>, pos: &[bool], c: f64, s: DualSettings)
     BinaryFit { w, bias, passes }
 }
 
-fn row_range(rows: &CompactRows<'_>, r: usize) -> (usize, usize) {
-    match (rows.cptr.get(r), rows.cptr.get(r + 1)) {
-        (Some(&a), Some(&b)) if a <= b && b <= rows.cidx.len().min(rows.cval.len()) => (a, b),
-        _ => (0, 0),
-    }
-}
-
-fn dot_row(rows: &CompactRows<'_>, r: usize, w: &[f64]) -> f64 {
-    let (a, b) = row_range(rows, r);
-    rows.cidx[a..b]
-        .iter()
-        .zip(&rows.cval[a..b])
+fn dot_row(rows: &TrainRows<'_>, r: usize, w: &[f64]) -> f64 {
+    let (idx, val) = rows.row(r);
+    idx.iter()
+        .zip(val)
         .map(|(&j, &v)| w.get(j as usize).copied().unwrap_or(0.0) * f64::from(v))
         .sum()
 }
 
-fn axpy_row(rows: &CompactRows<'_>, r: usize, coef: f64, w: &mut [f64], bias: &mut f64) {
-    let (a, b) = row_range(rows, r);
-    for (&j, &v) in rows.cidx[a..b].iter().zip(&rows.cval[a..b]) {
+fn axpy_row(rows: &TrainRows<'_>, r: usize, coef: f64, w: &mut [f64], bias: &mut f64) {
+    let (idx, val) = rows.row(r);
+    for (&j, &v) in idx.iter().zip(val) {
         if let Some(wj) = w.get_mut(j as usize) {
             *wj += coef * f64::from(v);
         }
@@ -157,28 +157,26 @@ mod tests {
     fn dual_solution_satisfies_primal_optimality() {
         let mut rng = Rng::new(3);
         let (m, n) = (6usize, 200usize);
-        let mut cidx = Vec::new();
-        let mut cval = Vec::new();
-        let mut cptr = vec![0];
+        let mut x = Sparse {
+            indptr: vec![0],
+            dim: m,
+            ..Sparse::default()
+        };
         let mut pos = Vec::new();
         let truth = [1.5, -2.0, 0.5, 0.0, 1.0, -0.5];
         for _ in 0..n {
             let mut s = 0.3;
             for (j, t) in truth.iter().enumerate() {
                 let v = rng.next_f64() * 2.0 - 1.0;
-                cidx.push(j as u32);
-                cval.push(v as f32);
+                x.idx.push(j as u32);
+                x.val.push(v as f32);
                 s += t * f64::from(v as f32);
             }
-            cptr.push(cidx.len());
+            x.indptr.push(x.idx.len());
             pos.push(rng.next_f64() < 1.0 / (1.0 + (-s).exp()));
         }
-        let rows = CompactRows {
-            cidx: &cidx,
-            cval: &cval,
-            cptr: &cptr,
-            m,
-        };
+        let all: Vec<usize> = (0..n).collect();
+        let rows = TrainRows { x: &x, rows: &all };
         let c = 0.5;
         let fit = fit_binary(
             &rows,

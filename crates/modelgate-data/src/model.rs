@@ -4,7 +4,7 @@
 
 use crate::features::Sparse;
 use crate::hash::Rng;
-use crate::logistic_dual::{CompactRows, DualSettings, fit_binary};
+use crate::logistic_dual::{DualSettings, TrainRows, fit_binary};
 use rayon::prelude::*;
 
 /// L-BFGS iterations for the logistic regression (probabilities change by < 1e-3 past it on
@@ -140,6 +140,9 @@ pub fn fit_lr(
     c: f64,
     max_iter: usize,
 ) -> Linear {
+    if k == 2 {
+        return binary_lr(x, y, rows, c, max_iter);
+    }
     let (map, m) = compact_map(x, rows);
     // Compact copies of the training rows (contiguous, cache friendly).
     let mut cidx: Vec<u32> = Vec::new();
@@ -157,9 +160,6 @@ pub fn fit_lr(
         }
         cptr.push(cidx.len());
         cy.push(yi.min(k.saturating_sub(1)));
-    }
-    if k == 2 {
-        return binary_lr(&cidx, &cval, &cptr, &cy, m, map, c, max_iter);
     }
     let n = cy.len().max(1) as f64;
     let np = m * k + k;
@@ -219,26 +219,12 @@ pub fn fit_lr(
 /// Two classes: the softmax objective above with `W = [−d/2, d/2]` is exactly binary logistic
 /// regression on `d` with twice the `C` (`‖W‖² = ‖d‖²/2`), solved in the dual by coordinate
 /// descent and stored back in the two-column form.
-#[allow(clippy::too_many_arguments)]
-fn binary_lr(
-    cidx: &[u32],
-    cval: &[f32],
-    cptr: &[usize],
-    cy: &[usize],
-    m: usize,
-    map: Vec<u32>,
-    c: f64,
-    max_passes: usize,
-) -> Linear {
-    let rows = CompactRows {
-        cidx,
-        cval,
-        cptr,
-        m,
-    };
-    let pos: Vec<bool> = cy.iter().map(|&v| v == 1).collect();
+fn binary_lr(x: &Sparse, y: &[usize], rows: &[usize], c: f64, max_passes: usize) -> Linear {
+    // Rows without a label are left out, as in the softmax path.
+    let rows: Vec<usize> = rows.iter().copied().filter(|&i| i < y.len()).collect();
+    let pos: Vec<bool> = rows.iter().map(|&i| y.get(i) == Some(&1)).collect();
     let fit = fit_binary(
-        &rows,
+        &TrainRows { x, rows: &rows },
         &pos,
         2.0 * c,
         DualSettings {
@@ -247,16 +233,17 @@ fn binary_lr(
         },
     );
     if std::env::var_os("MODELGATE_DATA_DEBUG_LR").is_some() {
-        eprintln!(
-            "dual lr: {} rows, {m} features, {} passes",
-            cy.len(),
-            fit.passes
-        );
+        eprintln!("dual lr: {} rows, {} passes", rows.len(), fit.passes);
     }
-    let mut w = Vec::with_capacity(2 * m);
-    for &d in &fit.w {
-        w.push((-0.5 * d) as f32);
-        w.push((0.5 * d) as f32);
+    // Compact storage: only the buckets with a weight.
+    let mut map = vec![u32::MAX; fit.w.len()];
+    let mut w = Vec::new();
+    for (j, &d) in fit.w.iter().enumerate() {
+        if d != 0.0 {
+            map[j] = (w.len() / 2) as u32;
+            w.push((-0.5 * d) as f32);
+            w.push((0.5 * d) as f32);
+        }
     }
     Linear {
         k: 2,
