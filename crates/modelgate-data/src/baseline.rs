@@ -19,7 +19,7 @@ use crate::error::{DataError, Result};
 use crate::features::{Sparse, hashed_counts, ngram_hash, token_hash, tokenize};
 use crate::hash::mix;
 use crate::model::{Linear, ModelKind, fit_lr, oof_proba, stratified_folds};
-use crate::read::{Content, Limits, Records, Spec, read};
+use crate::read::{Content, Limits, Records, Spec, read, read_npy};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
 use crate::stats::{binom_sf, chi2_sf};
 use crate::trigger::UnigramNb;
@@ -70,6 +70,9 @@ pub struct State {
     /// Share of tokens in the second half of the baseline unseen in the first half.
     pub new_token_rate: f64,
     pub max_field_chars: usize,
+    /// The rows were `--vectors` from a `.npy` file (batches must come with theirs).
+    #[serde(default)]
+    pub vectors: bool,
 }
 
 fn ngrams(toks: &[String], max_n: usize) -> Vec<(u64, usize, usize)> {
@@ -92,19 +95,40 @@ fn cell(h: u64) -> usize {
     (mix(h ^ 0xd5) & ((1u64 << SKETCH_BITS) - 1)) as usize
 }
 
-/// Fit a baseline state on trusted data.
-pub fn fit_file(path: &Path, spec: &Spec, limits: &Limits) -> Result<State> {
-    let records = read(path, spec, limits)?;
+/// Fit a baseline state on trusted data (`vectors`: a `.npy` of row vectors aligned with the
+/// file, used instead of its text or feature columns).
+pub fn fit_file(
+    path: &Path,
+    spec: &Spec,
+    vectors: Option<&Path>,
+    limits: &Limits,
+) -> Result<State> {
+    let spec = Spec {
+        vectors: vectors.is_some(),
+        ..spec.clone()
+    };
+    let records = read(path, &spec, limits)?;
     let label_column = spec
         .label
         .clone()
         .ok_or_else(|| DataError::Invalid("baseline: --label COL is required".into()))?;
-    fit(&records, spec, &label_column, limits)
+    let v = match vectors {
+        Some(p) => Some(read_npy(p, limits)?),
+        None => None,
+    };
+    fit(&records, &spec, v, &label_column, limits)
 }
 
-pub fn fit(records: &Records, spec: &Spec, label_column: &str, limits: &Limits) -> Result<State> {
+pub fn fit(
+    records: &Records,
+    spec: &Spec,
+    vectors: Option<Vec<Vec<f64>>>,
+    label_column: &str,
+    limits: &Limits,
+) -> Result<State> {
     let opts = AuditOptions::default();
-    let prep = prepare(records, None, &opts)?;
+    let from_vectors = vectors.is_some();
+    let prep = prepare(records, vectors, &opts)?;
     let n = records.rows;
     let k = prep.classes.len();
     let all: Vec<usize> = (0..n).collect();
@@ -175,6 +199,7 @@ pub fn fit(records: &Records, spec: &Spec, label_column: &str, limits: &Limits) 
         Featurizer::Dense { scaler, names } => StateFeaturizer::Dense { scaler, names },
     };
     let text_column = match (&records.content, &spec.text) {
+        _ if from_vectors => None,
         (Content::Text(_), Some(t)) => Some(t.clone()),
         (Content::Text(_), None) => Some("text".to_string()),
         _ => None,
@@ -187,9 +212,10 @@ pub fn fit(records: &Records, spec: &Spec, label_column: &str, limits: &Limits) 
         label_column: label_column.to_string(),
         text_column,
         feature_columns: match &records.content {
-            Content::Features { names, .. } => Some(names.clone()),
+            Content::Features { names, .. } if !from_vectors => Some(names.clone()),
             _ => None,
         },
+        vectors: from_vectors,
         id_column: records.id_column.clone(),
         featurizer,
         model,
@@ -270,31 +296,62 @@ impl State {
     }
 }
 
-/// Screen a batch file.
+/// Screen a batch file (`vectors`: the batch's row vectors, required when the baseline was
+/// fitted on vectors).
 pub fn screen_file(
     state: &State,
     path: &Path,
+    vectors: Option<&Path>,
     source: Option<&str>,
     id: Option<&str>,
     max_flag_rate: f64,
 ) -> Result<Report> {
+    match (state.vectors, vectors) {
+        (true, None) => {
+            return Err(DataError::Invalid(
+                "the baseline was fitted on --vectors: give the batch's vectors with --vectors X.npy"
+                    .into(),
+            ));
+        }
+        (false, Some(p)) => {
+            return Err(DataError::Invalid(format!(
+                "{}: the baseline was fitted on the file's {} columns, not on vectors",
+                p.display(),
+                if state.text_column.is_some() {
+                    "text"
+                } else {
+                    "feature"
+                }
+            )));
+        }
+        _ => {}
+    }
     let spec = Spec {
         label: Some(state.label_column.clone()),
         text: state.text_column.clone(),
         features: state.feature_columns.clone(),
         id: id.map(str::to_string).or_else(|| state.id_column.clone()),
         source: source.map(str::to_string),
-        vectors: false,
+        vectors: state.vectors,
     };
     let limits = Limits {
         max_field_chars: state.max_field_chars,
         ..Limits::default()
     };
     let records = read(path, &spec, &limits)?;
-    screen(state, &records, max_flag_rate)
+    let v = match vectors {
+        Some(p) => Some(read_npy(p, &limits)?),
+        None => None,
+    };
+    screen(state, &records, v, max_flag_rate)
 }
 
-pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Report> {
+pub fn screen(
+    state: &State,
+    records: &Records,
+    vectors: Option<Vec<Vec<f64>>>,
+    max_flag_rate: f64,
+) -> Result<Report> {
     let t0 = std::time::Instant::now();
     let n = records.rows;
     let k = state.classes.len();
@@ -317,6 +374,24 @@ pub fn screen(state: &State, records: &Records, max_flag_rate: f64) -> Result<Re
     }
     // Features with the baseline's featuriser.
     let (x, values): (Sparse, Option<Vec<Vec<f64>>>) = match (&state.featurizer, &records.content) {
+        (StateFeaturizer::Dense { scaler, .. }, _) if vectors.is_some() => {
+            let v = vectors.unwrap_or_default();
+            if v.len() != n {
+                return Err(DataError::Invalid(format!(
+                    "the vectors have {} rows but {} has {n}",
+                    v.len(),
+                    records.path.display()
+                )));
+            }
+            let dim = v.first().map(Vec::len).unwrap_or(0);
+            if n > 0 && dim != scaler.mean.len() {
+                return Err(DataError::Invalid(format!(
+                    "the batch vectors have {dim} dimensions but the baseline's have {}",
+                    scaler.mean.len()
+                )));
+            }
+            (scaler.transform(&v), Some(v))
+        }
         (StateFeaturizer::Text(idf), Content::Text(t)) => {
             let counts: Vec<_> = t.iter().map(|s| hashed_counts(s, &idf.cfg)).collect();
             (idf.transform(&counts), None)

@@ -136,6 +136,9 @@ struct ScreenArgs {
     /// Column holding the row id.
     #[arg(long)]
     id: Option<String>,
+    /// The batch's row vectors in a 2-D .npy file (when the baseline was fitted on vectors).
+    #[arg(long)]
+    vectors: Option<PathBuf>,
     #[command(flatten)]
     out: Output,
     /// Reject the batch when more than this share of its rows is flagged.
@@ -205,8 +208,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             Ok(u8::from(!report.flagged.is_empty()))
         }
         DataCommand::Baseline(b) => {
-            let state =
-                baseline::fit_file(&b.file, &spec(&b.cols, b.source.clone()), &limits(&b.cols))?;
+            let state = baseline::fit_file(
+                &b.file,
+                &spec(&b.cols, b.source.clone()),
+                b.cols.vectors.as_deref(),
+                &limits(&b.cols),
+            )?;
             state.save(&b.output)?;
             eprintln!(
                 "modelgate: baseline of {} rows ({} classes) written to {}",
@@ -221,6 +228,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             let report = baseline::screen_file(
                 &state,
                 &s.batch,
+                s.vectors.as_deref(),
                 s.source.as_deref(),
                 s.id.as_deref(),
                 s.max_flag_rate,
