@@ -5,7 +5,7 @@ use crate::cl::{argmax, find_label_issues};
 use crate::cluster::{kmeans, kmeans_sparse};
 use crate::dup::{components, content_hash, signature};
 use crate::error::{DataError, Result};
-use crate::features::{FeatureConfig, Idf, Scaler, Sparse, embed, hashed_counts, tokenize};
+use crate::features::{FeatureConfig, Idf, Scaler, Sparse, embed, hashed_counts_csr, tokenize};
 use crate::model::{ModelKind, fit_lr, fit_nb, group_folds, oof_proba, stratified_folds};
 use crate::read::{Content, Records};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
@@ -205,12 +205,10 @@ pub fn prepare(
             })
         }
         Content::Text(_) | Content::Chat { .. } => {
-            let counts: Vec<Vec<(u32, f32)>> = (0..n)
-                .into_par_iter()
-                .map(|i| hashed_counts(&row_text(records, i).unwrap_or_default(), &opts.features))
-                .collect();
-            let idf = Idf::fit(&counts, opts.features);
-            let x = idf.transform_owned(counts);
+            let text = |i: usize| row_text(records, i).unwrap_or_default();
+            let counts = hashed_counts_csr(n, &text, &opts.features);
+            let idf = Idf::fit_csr(&counts, opts.features);
+            let x = idf.transform_csr(counts);
             Ok(Prepared {
                 classes,
                 y,
@@ -564,44 +562,49 @@ pub fn audit(
     if opts.ood && n >= 20 {
         let mut flagged_ood = 0usize;
         if prep.mode == "text" {
-            // Exact document frequencies of the words (64-bit hashes, no bucket collisions).
-            let mut df: HashMap<u64, u32> = HashMap::new();
-            let row_words: Vec<Vec<u64>> = (0..n)
-                .map(|i| {
-                    let mut w: Vec<u64> = prep
-                        .tokens(records, i)
-                        .iter()
-                        .map(|t| crate::features::token_hash(t))
-                        .collect();
-                    w.sort_unstable();
-                    w
-                })
-                .collect();
-            for w in &row_words {
-                let mut u = w.clone();
+            // Exact document frequencies of the words (64-bit hashes, no bucket collisions),
+            // in two passes over the rows so that no row's words are kept.
+            let words = |i: usize| -> Vec<u64> {
+                let mut w: Vec<u64> = prep
+                    .tokens(records, i)
+                    .iter()
+                    .map(|t| crate::features::token_hash(t))
+                    .collect();
+                w.sort_unstable();
+                w
+            };
+            let mut df: crate::ngram_counts::U64Map<u32> = Default::default();
+            for i in 0..n {
+                let mut u = words(i);
                 u.dedup();
                 for h in u {
-                    *df.entry(h).or_default() += 1;
+                    let d = df.entry(h).or_default();
+                    *d = d.saturating_add(1);
                 }
             }
-            for (i, w) in row_words.iter().enumerate() {
-                if w.len() < 5 {
-                    continue;
-                }
-                let unique = w
-                    .iter()
-                    .filter(|h| df.get(h).copied().unwrap_or(0) <= 1)
-                    .count();
-                let share = unique as f64 / w.len() as f64;
-                if share >= 0.7 {
-                    flagged_ood += 1;
-                    col.add(
-                        i,
-                        reason::OUT_OF_DISTRIBUTION,
-                        share.min(0.99),
-                        json!({"kind": "gibberish", "words": w.len(), "unique_word_share": r4(share)}),
-                    );
-                }
+            let gibberish: Vec<(usize, usize, f64)> = (0..n)
+                .into_par_iter()
+                .filter_map(|i| {
+                    let w = words(i);
+                    if w.len() < 5 {
+                        return None;
+                    }
+                    let unique = w
+                        .iter()
+                        .filter(|h| df.get(h).copied().unwrap_or(0) <= 1)
+                        .count();
+                    let share = unique as f64 / w.len() as f64;
+                    (share >= 0.7).then_some((i, w.len(), share))
+                })
+                .collect();
+            for (i, len, share) in gibberish {
+                flagged_ood += 1;
+                col.add(
+                    i,
+                    reason::OUT_OF_DISTRIBUTION,
+                    share.min(0.99),
+                    json!({"kind": "gibberish", "words": len, "unique_word_share": r4(share)}),
+                );
             }
         }
         let k_ood = if opts.ood_clusters {

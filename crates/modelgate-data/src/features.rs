@@ -131,6 +131,38 @@ pub fn hashed_counts(text: &str, cfg: &FeatureConfig) -> Vec<(u32, f32)> {
     out
 }
 
+/// Raw hashed term counts of `n` texts as one CSR matrix (values are counts). Rows are
+/// hashed in parallel, a chunk at a time, so only one chunk of per-row vectors is alive.
+pub fn hashed_counts_csr(
+    n: usize,
+    text: &(dyn Fn(usize) -> String + Sync),
+    cfg: &FeatureConfig,
+) -> Sparse {
+    use rayon::prelude::*;
+    const CHUNK: usize = 8192;
+    let mut s = Sparse {
+        indptr: Vec::with_capacity(n + 1),
+        dim: 1usize << cfg.dim_bits,
+        ..Sparse::default()
+    };
+    s.indptr.push(0);
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + CHUNK).min(n);
+        let rows: Vec<Vec<(u32, f32)>> = (lo..hi)
+            .into_par_iter()
+            .map(|i| hashed_counts(&text(i), cfg))
+            .collect();
+        for row in rows {
+            s.idx.extend(row.iter().map(|p| p.0));
+            s.val.extend(row.iter().map(|p| p.1));
+            s.indptr.push(s.idx.len());
+        }
+        lo = hi;
+    }
+    s
+}
+
 /// The fitted part of the text featuriser: document frequencies per bucket.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Idf {
@@ -142,8 +174,7 @@ pub struct Idf {
 
 impl Idf {
     pub fn fit(counts: &[Vec<(u32, f32)>], cfg: FeatureConfig) -> Idf {
-        let dim = 1usize << cfg.dim_bits;
-        let mut df = vec![0u32; dim];
+        let mut df = vec![0u32; 1usize << cfg.dim_bits];
         for row in counts {
             for &(b, _) in row {
                 if let Some(d) = df.get_mut(b as usize) {
@@ -151,7 +182,22 @@ impl Idf {
                 }
             }
         }
-        let n = counts.len() as f64;
+        Idf::from_df(&df, counts.len(), cfg)
+    }
+
+    /// Fit on raw counts held as one CSR matrix (see [`hashed_counts_csr`]).
+    pub fn fit_csr(counts: &Sparse, cfg: FeatureConfig) -> Idf {
+        let mut df = vec![0u32; 1usize << cfg.dim_bits];
+        for &b in &counts.idx {
+            if let Some(d) = df.get_mut(b as usize) {
+                *d = d.saturating_add(1);
+            }
+        }
+        Idf::from_df(&df, counts.rows(), cfg)
+    }
+
+    fn from_df(df: &[u32], n_docs: usize, cfg: FeatureConfig) -> Idf {
+        let n = n_docs as f64;
         let idf = df
             .iter()
             .map(|&d| {
@@ -164,9 +210,42 @@ impl Idf {
             .collect();
         Idf {
             cfg,
-            n_docs: counts.len() as u64,
+            n_docs: n_docs as u64,
             idf,
         }
+    }
+
+    /// TF-IDF of raw counts held as one CSR matrix, computed in place (no second copy).
+    pub fn transform_csr(&self, mut c: Sparse) -> Sparse {
+        let mut w = 0usize;
+        let mut start = 0usize;
+        for r in 0..c.rows() {
+            let (a, b) = (c.indptr[r], c.indptr[r + 1]);
+            for t in a..b {
+                let (bucket, count) = (c.idx[t], c.val[t]);
+                let weight = self.idf.get(bucket as usize).copied().unwrap_or(0.0);
+                if weight > 0.0 {
+                    c.idx[w] = bucket;
+                    c.val[w] = (1.0 + count.ln()) * weight;
+                    w += 1;
+                }
+            }
+            let norm: f32 = c.val[start..w].iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                c.val[start..w].iter_mut().for_each(|v| *v /= norm);
+            }
+            c.indptr[r] = start;
+            start = w;
+        }
+        if let Some(last) = c.indptr.last_mut() {
+            *last = w;
+        }
+        c.idx.truncate(w);
+        c.val.truncate(w);
+        c.idx.shrink_to_fit();
+        c.val.shrink_to_fit();
+        c.dim = self.idf.len();
+        c
     }
 
     /// TF-IDF (sublinear tf, L2-normalised) of one row of raw counts.
@@ -197,24 +276,6 @@ impl Idf {
             self.transform_row(row, &mut s.idx, &mut s.val);
             s.indptr.push(s.idx.len());
         }
-        s
-    }
-
-    /// [`transform`](Self::transform) that frees each row of counts as it goes, so the
-    /// counts and the features are not both held in full.
-    pub fn transform_owned(&self, counts: Vec<Vec<(u32, f32)>>) -> Sparse {
-        let mut s = Sparse {
-            indptr: Vec::with_capacity(counts.len() + 1),
-            dim: self.idf.len(),
-            ..Sparse::default()
-        };
-        s.indptr.push(0);
-        for row in counts {
-            self.transform_row(&row, &mut s.idx, &mut s.val);
-            s.indptr.push(s.idx.len());
-        }
-        s.idx.shrink_to_fit();
-        s.val.shrink_to_fit();
         s
     }
 }
@@ -379,6 +440,23 @@ mod tests {
         let n: f32 = v0.iter().map(|v| v * v).sum();
         assert!((n - 1.0).abs() < 1e-5);
         assert_eq!(x.row(2).0.len(), 0);
+    }
+
+    #[test]
+    fn csr_counts_give_the_same_tfidf() {
+        let cfg = FeatureConfig::default();
+        let texts = [
+            "free money now",
+            "free money today",
+            "meeting at noon",
+            "",
+            "now now",
+        ];
+        let counts: Vec<_> = texts.iter().map(|t| hashed_counts(t, &cfg)).collect();
+        let a = Idf::fit(&counts, cfg).transform(&counts);
+        let csr = hashed_counts_csr(texts.len(), &|i| texts[i].to_string(), &cfg);
+        let b = Idf::fit_csr(&csr, cfg).transform_csr(csr);
+        assert_eq!((a.indptr, a.idx, a.val), (b.indptr, b.idx, b.val));
     }
 
     #[test]
