@@ -686,8 +686,66 @@ fn read_jsonl(
 }
 
 /// Read a 2-D little-endian float32/float64 (or integer) `.npy` matrix, C order.
+/// Row vectors from a 2-D `.npy` file, or from a `.npz` archive (as `numpy.savez` /
+/// `savez_compressed` write it) holding one array, or an array named `x`, `X`, `vectors` or
+/// `embeddings`.
 pub fn read_npy(path: &Path, limits: &Limits) -> Result<Vec<Vec<f64>>> {
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    if bytes.starts_with(b"PK\x03\x04") {
+        let npy = npz_member(path, bytes, limits)?;
+        return parse_npy(path, &npy, limits);
+    }
+    parse_npy(path, &bytes, limits)
+}
+
+/// The bytes of the vectors array inside a `.npz` archive.
+fn npz_member(path: &Path, bytes: Vec<u8>, limits: &Limits) -> Result<Vec<u8>> {
+    use modelgate_formats::zip::ZipArchive;
+    let bad = |m: String| DataError::Malformed {
+        path: path.to_path_buf(),
+        line: 0,
+        message: m,
+    };
+    let blob = modelgate_core::Blob::from_vec(bytes);
+    let archive = ZipArchive::parse(blob.as_slice(), 4096);
+    let arrays: Vec<_> = archive
+        .entries
+        .iter()
+        .filter(|e| !e.is_dir && e.name.ends_with(".npy"))
+        .collect();
+    let entry = match arrays.as_slice() {
+        [] => return Err(bad(".npz archive holds no .npy array".into())),
+        [one] => *one,
+        many => many
+            .iter()
+            .find(|e| {
+                matches!(
+                    e.name.trim_end_matches(".npy"),
+                    "x" | "X" | "vectors" | "embeddings"
+                )
+            })
+            .copied()
+            .ok_or_else(|| {
+                let names: Vec<&str> = many.iter().map(|e| e.name.as_str()).collect();
+                bad(format!(
+                    ".npz archive holds several arrays ({}); name the vectors x, X, vectors or embeddings",
+                    names.join(", ")
+                ))
+            })?,
+    };
+    let member = archive
+        .read(&blob, entry, limits.max_bytes, 100_000, true)
+        .map_err(|e| bad(format!("{} in the .npz archive: {e}", entry.name)))?;
+    if member.crc_ok == Some(false) {
+        return Err(bad(format!(
+            "{} in the .npz archive fails its CRC check",
+            entry.name
+        )));
+    }
+    Ok(member.data.as_slice().to_vec())
+}
+
+fn parse_npy(path: &Path, bytes: &[u8], limits: &Limits) -> Result<Vec<Vec<f64>>> {
     let bad = |m: &str| DataError::Malformed {
         path: path.to_path_buf(),
         line: 0,

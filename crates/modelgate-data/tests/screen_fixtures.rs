@@ -196,3 +196,25 @@ fn vector_baseline_and_batch_must_match() {
     .unwrap_or_default();
     assert!(e.contains("not on vectors"), "{e}");
 }
+
+#[test]
+fn npz_archives_give_the_same_vectors_and_clear_errors() {
+    let limits = Limits::default();
+    let npy = modelgate_data::read::read_npy(&fixture("vec_baseline.npy"), &limits)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let npz = modelgate_data::read::read_npy(&fixture("vec_baseline.npz"), &limits)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(npy.len(), 1000);
+    assert_eq!(npy, npz);
+    let e = modelgate_data::read::read_npy(&fixture("vec_two_arrays.npz"), &limits)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("several arrays (a.npy, b.npy)"), "{e}");
+    // A truncated archive is an error, not a panic.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cut = dir.path().join("cut.npz");
+    let bytes = std::fs::read(fixture("vec_baseline.npz")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(modelgate_data::read::read_npy(&cut, &limits).is_err());
+}

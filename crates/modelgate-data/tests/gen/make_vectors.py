@@ -6,7 +6,9 @@ vectors in .npy files written by numpy, with the labels (and ids) in a CSV besid
 
 vec_baseline: the first 1 000 digits (trusted). vec_batch_clean: the remaining 797.
 vec_batch_flip10: the same 797 rows with 10 % of the labels flipped to another digit
-(truth in vec_batch_flip10.truth.txt; its vectors are vec_batch_clean.npy). The vectors are uint8 pixel intensities (0..16).
+(truth in vec_batch_flip10.truth.txt; its vectors are vec_batch_clean.npy).
+vec_baseline.npz: the baseline vectors again, written by numpy.savez_compressed;
+vec_two_arrays.npz: two unnamed arrays (an error case). The vectors are uint8 pixel intensities (0..16).
 """
 import csv
 import os
@@ -32,6 +34,9 @@ def main():
     X, y = d.data, d.target
     ids = [f"r{i:04d}" for i in range(len(y))]
     write(out, "vec_baseline", X[:1000], ids[:1000], y[:1000])
+    # The same vectors as a compressed .npz (one named array) and an ambiguous .npz.
+    np.savez_compressed(os.path.join(out, "vec_baseline.npz"), x=X[:1000].astype(np.uint8))
+    np.savez(os.path.join(out, "vec_two_arrays.npz"), a=np.zeros((2, 2)), b=np.ones((2, 2)))
     write(out, "vec_batch_clean", X[1000:], ids[1000:], y[1000:])
     rng = np.random.default_rng(11)
     yb = y[1000:].copy()
