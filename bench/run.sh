@@ -11,3 +11,4 @@ W=bench/work
 python3 bench/make_corpus.py "$W" "$N" "$BIG"
 cargo build --release -q -p modelgate-cli
 bench/.venv/bin/python bench/compare.py "$W" target/release/modelgate
+bench/.venv/bin/python bench/formats.py "$W" target/release/modelgate 10
