@@ -33,6 +33,9 @@ impl Verdict {
             let this = match (f.kind, f.severity) {
                 (_, Severity::Info) => Verdict::Clean,
                 (Kind::Malformed | Kind::Budget, _) => Verdict::Malformed,
+                // Low = worth a look, not an alarm: listed in the report, but a benign model
+                // with only low findings (a k-NN graph, a vendor's custom TFLite op) is clean.
+                (_, Severity::Low) => Verdict::Clean,
                 (Kind::CodeExecution | Kind::Backdoor | Kind::Integrity, Severity::High)
                 | (_, Severity::Critical) => Verdict::Malicious,
                 _ => Verdict::Suspicious,
@@ -156,6 +159,22 @@ mod tests {
         assert_eq!(
             Verdict::from_findings(&[f(Kind::Malformed, Severity::Medium)]),
             Verdict::Malformed
+        );
+        // Low findings are listed but do not flag a file; low malformations still do.
+        assert_eq!(
+            Verdict::from_findings(&[f(Kind::Backdoor, Severity::Low)]),
+            Verdict::Clean
+        );
+        assert_eq!(
+            Verdict::from_findings(&[f(Kind::Malformed, Severity::Low)]),
+            Verdict::Malformed
+        );
+        assert_eq!(
+            Verdict::from_findings(&[
+                f(Kind::Backdoor, Severity::Low),
+                f(Kind::Policy, Severity::Medium)
+            ]),
+            Verdict::Suspicious
         );
         assert_eq!(
             Verdict::from_findings(&[

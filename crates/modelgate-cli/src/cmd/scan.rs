@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Exit with 1 when a finding at or above this severity is present (info, low, medium, high, critical).
-    #[arg(long, default_value = "low", value_parser = parse_severity)]
+    #[arg(long, default_value = "medium", value_parser = parse_severity)]
     pub fail_on: Severity,
     /// Write the report to this file instead of standard output.
     #[arg(long, short)]
