@@ -2,7 +2,7 @@
 //! (`tests/gen/make_parquet.py`) read and audit exactly like their CSV equivalents; bad
 //! Parquet gives a named error. Without the feature a Parquet file is refused by name.
 
-use modelgate_data::read::{Content, Limits, Spec, read};
+use modelgate_data::read::{Limits, Spec, read};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
@@ -41,6 +41,7 @@ mod with_feature {
     use super::*;
     use modelgate_data::audit::{AuditOptions, audit};
     use modelgate_data::error::DataError;
+    use modelgate_data::read::Content;
 
     /// The parts of a report that depend on the data: flagged rows, attacks, label counts.
     fn audit_json(file: &str, spec: &Spec) -> serde_json::Value {
