@@ -34,6 +34,8 @@ pub enum DataError {
         name: String,
         available: String,
     },
+    #[error("{path}: Parquet: {message}")]
+    Parquet { path: PathBuf, message: String },
     #[error("{path}: limit exceeded: {what}")]
     Limit { path: PathBuf, what: String },
     #[error("{0}")]

@@ -1,4 +1,5 @@
-//! Readers: CSV, TSV and JSONL (each optionally gzip-compressed), chat/instruction JSONL
+//! Readers: CSV, TSV and JSONL (each optionally gzip-compressed), Parquet (cargo feature
+//! `parquet`; recognised by its `PAR1` magic, whatever the file name), chat/instruction JSONL
 //! layouts (OpenAI `messages`, `prompt`/`completion`, Alpaca `instruction`/`input`/`output`,
 //! ShareGPT `conversations`) detected from the first record, and `.npy` matrices.
 //!
@@ -10,6 +11,9 @@
 use crate::error::{DataError, Result};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+#[cfg(feature = "parquet")]
+mod parquet_input;
 
 /// Budgets for reading one input.
 #[derive(Debug, Clone)]
@@ -200,6 +204,9 @@ fn cut(s: &str, max: usize, truncated: &mut usize) -> String {
 
 /// Read a data file according to `spec`.
 pub fn read(path: &Path, spec: &Spec, limits: &Limits) -> Result<Records> {
+    if is_parquet(path)? {
+        return read_parquet(path, spec, limits);
+    }
     let mut r = open(path, limits)?;
     let first = {
         let buf = r.fill_buf().map_err(|e| io_err(path, e))?;
@@ -215,6 +222,27 @@ pub fn read(path: &Path, spec: &Spec, limits: &Limits) -> Result<Records> {
         "tsv" => read_delimited(path, r, b'\t', spec, limits, "tsv"),
         _ => read_delimited(path, r, b',', spec, limits, "csv"),
     }
+}
+
+/// Parquet files start (and end) with the magic `PAR1`.
+fn is_parquet(path: &Path) -> Result<bool> {
+    let mut f = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    let mut magic = [0u8; 4];
+    let n = read_fully(&mut f, &mut magic).map_err(|e| io_err(path, e))?;
+    Ok(n == 4 && &magic == b"PAR1")
+}
+
+#[cfg(feature = "parquet")]
+fn read_parquet(path: &Path, spec: &Spec, limits: &Limits) -> Result<Records> {
+    parquet_input::read_parquet(path, spec, limits)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn read_parquet(path: &Path, _spec: &Spec, _limits: &Limits) -> Result<Records> {
+    Err(DataError::Parquet {
+        path: path.to_path_buf(),
+        message: "this is a Parquet file, and this build of modelgate-data has no Parquet support: rebuild with the cargo feature `parquet` (modelgate-data/parquet), or convert the file to CSV".into(),
+    })
 }
 
 /// Column selection resolved against the header.

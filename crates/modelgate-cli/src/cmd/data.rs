@@ -84,7 +84,7 @@ struct Output {
 
 #[derive(clap::Args, Debug)]
 struct AuditArgs {
-    /// CSV, TSV or JSONL file (optionally .gz); chat JSONL is detected automatically.
+    /// CSV, TSV or JSONL file (optionally .gz) or Parquet; chat JSONL is detected automatically.
     file: PathBuf,
     #[command(flatten)]
     cols: Columns,
@@ -112,7 +112,7 @@ enum Model {
 
 #[derive(clap::Args, Debug)]
 struct BaselineArgs {
-    /// Trusted CSV, TSV or JSONL file.
+    /// Trusted CSV, TSV, JSONL (optionally .gz) or Parquet file.
     file: PathBuf,
     #[command(flatten)]
     cols: Columns,
