@@ -558,20 +558,7 @@ pub fn screen(
                 if pos > 0 { hs[pos - 1] } else { 0 },
                 hs.get(pos + nn).copied().unwrap_or(0),
             ));
-            let mut words: Vec<u64> = hs[pos..pos + nn].to_vec();
-            words.sort_unstable();
-            words.dedup();
-            let counts = &row_counts[i];
-            let wc: Vec<(u64, f64)> = words
-                .iter()
-                .map(|w| {
-                    let c = counts
-                        .binary_search_by(|x| x.0.cmp(w))
-                        .map(|j| counts[j].1)
-                        .unwrap_or(0.0);
-                    (*w, c)
-                })
-                .collect();
+            let wc = crate::trigger::ablated_word_counts(&hs[pos..pos + nn], &row_counts[i]);
             let terms = state.nb.word_terms(&wc, None, hs.len() as f64);
             let s: Vec<f64> = row_base[i].iter().zip(&terms).map(|(b, t)| b - t).collect();
             if argmax(&s) != t {

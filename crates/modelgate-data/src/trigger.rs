@@ -335,19 +335,7 @@ pub fn find_triggers(
             }
             names.entry(h).or_insert_with(|| toks[p..p + n].join(" "));
             // Ablate every occurrence of the n-gram's words.
-            let mut words: Vec<u64> = hs[p..p + n].to_vec();
-            words.sort_unstable();
-            words.dedup();
-            let wc: Vec<(u64, f64)> = words
-                .iter()
-                .map(|w| {
-                    let c = counts
-                        .binary_search_by(|x| x.0.cmp(w))
-                        .map(|j| counts[j].1)
-                        .unwrap_or(0.0);
-                    (*w, c)
-                })
-                .collect();
+            let wc = ablated_word_counts(&hs[p..p + n], &counts);
             let terms = nb.word_terms(&wc, Some(yi), hs.len() as f64);
             let s: Vec<f64> = base.iter().zip(&terms).map(|(b, t)| b - t).collect();
             rows_of.entry(h).or_default().push((g, argmax(&s)));
@@ -502,6 +490,25 @@ pub fn find_triggers(
         candidates_tested: cand.len(),
         nb,
     }
+}
+
+/// The distinct words of an n-gram with each word's count in the row (`counts` is sorted by
+/// word hash): what ablating the n-gram removes from the row's evidence.
+pub(crate) fn ablated_word_counts(ngram: &[u64], counts: &[(u64, f64)]) -> Vec<(u64, f64)> {
+    let mut words = ngram.to_vec();
+    words.sort_unstable();
+    words.dedup();
+    words
+        .into_iter()
+        .map(|w| {
+            let c = counts
+                .binary_search_by(|x| x.0.cmp(&w))
+                .ok()
+                .and_then(|j| counts.get(j))
+                .map_or(0.0, |x| x.1);
+            (w, c)
+        })
+        .collect()
 }
 
 #[cfg(test)]
