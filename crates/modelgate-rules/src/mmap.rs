@@ -23,11 +23,7 @@ pub fn map_file(file: &File, len: u64) -> std::io::Result<Blob> {
     }
     if len <= SMALL_FILE {
         // Small files: one read is cheaper than setting up and tearing down a mapping.
-        use std::io::Read;
-        let mut v = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        let mut f = file;
-        f.read_to_end(&mut v)?;
-        return Ok(Blob::from_vec(v));
+        return read_small(file, len).map(Blob::from_vec);
     }
     // SAFETY: the map is read-only and private to this process. If another process truncates
     // the file while we scan it, reads may fault (SIGBUS); the same holds for every mmap-based
@@ -44,5 +40,52 @@ pub fn map_file(file: &File, len: u64) -> std::io::Result<Blob> {
             f.read_to_end(&mut v)?;
             Ok(Blob::from_vec(v))
         }
+    }
+}
+
+/// Read a file whose size is known to be small with as few system calls as possible: one
+/// `read` into a buffer of the size `fstat` reported (`read_to_end` would add another
+/// `fstat`, an `lseek` and a final `read` that returns 0). A file that shrank since is
+/// returned as read; one that grew is read up to the size it had when it was opened.
+fn read_small(file: &File, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let n = usize::try_from(len).unwrap_or(0);
+    let mut v = vec![0u8; n];
+    let mut filled = 0;
+    let mut f = file;
+    while filled < n {
+        match f.read(v.get_mut(filled..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    v.truncate(filled);
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_and_large_files_read_back_exactly() {
+        let dir = std::env::temp_dir().join(format!("mg-mmap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for size in [1usize, 4095, 4096, 70_000, (SMALL_FILE as usize) + 1] {
+            let p = dir.join(format!("f{size}"));
+            let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&p, &data).unwrap();
+            let f = File::open(&p).unwrap();
+            let blob = map_file(&f, f.metadata().unwrap().len()).unwrap();
+            assert_eq!(blob.as_slice(), &data[..], "size {size}");
+        }
+        // A file that shrank after its size was taken is returned as it now is.
+        let p = dir.join("shrunk");
+        std::fs::write(&p, b"abc").unwrap();
+        let f = File::open(&p).unwrap();
+        assert_eq!(read_small(&f, 10).unwrap(), b"abc");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -110,32 +110,38 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     verbose: args.verbose,
                 },
             )
+            .into_bytes()
         }
         Format::Json => {
             let mut buf = Vec::with_capacity(report.files.len() * 768);
             modelgate_report::json::write(&report, version, &mut buf)?;
-            String::from_utf8(buf)?
+            buf
         }
-        Format::Sarif => {
-            serde_json::to_string_pretty(&modelgate_report::sarif::render(&report, RULES, version))?
-                + "\n"
-        }
+        Format::Sarif => (serde_json::to_string_pretty(&modelgate_report::sarif::render(
+            &report, RULES, version,
+        ))? + "\n")
+            .into_bytes(),
     };
     match &args.output {
         Some(p) => {
-            std::fs::write(p, rendered).with_context(|| format!("writing {}", p.display()))?
+            std::fs::write(p, &rendered).with_context(|| format!("writing {}", p.display()))?
         }
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(rendered.as_bytes())?;
+            out.write_all(&rendered)?;
         }
     }
     let failing = report.findings().any(|f| f.severity >= args.fail_on);
-    Ok(if failing {
+    let code = if failing {
         1
     } else if !report.errors.is_empty() || (paths.is_empty() && !args.paths.is_empty()) {
         2
     } else {
         0
-    })
+    };
+    // The process exits right after this: freeing thousands of file reports one by one
+    // would only delay the exit.
+    std::mem::forget(report);
+    std::mem::forget(rendered);
+    Ok(code)
 }

@@ -224,13 +224,13 @@ impl<'a> Disassembler<'a> {
             }
             ArgKind::DecimalNl | ArgKind::LongNl | ArgKind::FloatNl | ArgKind::LineNl => {
                 let l = self.line(start)?;
-                Arg::Text(String::from_utf8_lossy(strip_cr(l)))
+                Arg::Text(lossy(strip_cr(l)))
             }
             ArgKind::UnicodeNl => {
                 let l = self.line(start)?;
                 Arg::Text(if l.is_ascii() && !l.contains(&b'\\') {
                     // Plain ASCII needs no decoding: borrow it.
-                    String::from_utf8_lossy(l)
+                    lossy(l)
                 } else {
                     Cow::Owned(raw_unicode_escape_decode(l))
                 })
@@ -262,6 +262,15 @@ impl<'a> Iterator for Disassembler<'a> {
             self.pos = self.data.len();
         }
         Some(r)
+    }
+}
+
+/// Text of a line argument: borrowed when it is valid UTF-8 (the common case, checked far
+/// faster than `from_utf8_lossy`'s chunk iterator), replacement characters otherwise.
+fn lossy(l: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(l) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(l),
     }
 }
 
