@@ -83,16 +83,21 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
         if lower.ends_with(".onnx") || looks_like_onnx(data) {
             return FormatId::Onnx;
         }
-        // TensorFlow messages are recognised by their structure, whatever the name.
+        // TensorFlow messages are recognised by their structure, whatever the name;
+        // keras_metadata.pb is part of a SavedModel (the Keras configs of its objects).
         match crate::tf::probe(data) {
-            Some(crate::tf::TfKind::SavedModel | crate::tf::TfKind::MetaGraph) => {
+            Some(
+                crate::tf::TfKind::SavedModel
+                | crate::tf::TfKind::MetaGraph
+                | crate::tf::TfKind::KerasMetadata,
+            ) => {
                 return FormatId::SavedModel;
             }
             Some(crate::tf::TfKind::GraphDef) => return FormatId::TfGraphDef,
             None => {}
         }
         // The name breaks the tie for a damaged SavedModel; other `.pb` files
-        // (fingerprint.pb, keras_metadata.pb) are protobufs of other kinds.
+        // (fingerprint.pb) are protobufs of other kinds.
         if lower.ends_with("saved_model.pb") {
             return FormatId::SavedModel;
         }

@@ -12,11 +12,14 @@
 //! so far kept ([`Parsed::error`]).
 
 mod graph;
+pub mod keras_metadata;
+mod object_graph;
 pub mod probe;
 mod saved_model;
 pub mod stock_ops;
 pub mod wire;
 
+pub use keras_metadata::{KerasMetadata, KerasNode, parse_keras_metadata};
 pub use probe::{TfKind, probe};
 
 /// Budgets for one parse.
@@ -32,6 +35,10 @@ pub struct TfLimits {
     pub max_string: usize,
     /// Most `string_val` entries (and attribute list entries) kept per tensor.
     pub max_tensor_strings: usize,
+    /// Largest Keras object metadata (a JSON config) kept for analysis.
+    pub max_metadata: usize,
+    /// Most objects of an object graph or `keras_metadata.pb` decoded.
+    pub max_objects: usize,
 }
 
 impl Default for TfLimits {
@@ -42,6 +49,8 @@ impl Default for TfLimits {
             max_attrs: 256,
             max_string: 4096,
             max_tensor_strings: 64,
+            max_metadata: 16 << 20,
+            max_objects: 1_000_000,
         }
     }
 }
@@ -177,6 +186,8 @@ pub struct MetaGraph {
     pub saver_filename_tensor: Option<String>,
     pub signatures: Vec<String>,
     pub collections: Vec<String>,
+    /// Keras objects of the object graph that carry metadata (TF 2.0-2.4 SavedModels).
+    pub keras_objects: Vec<KerasNode>,
 }
 
 /// What the parse was asked to read.
