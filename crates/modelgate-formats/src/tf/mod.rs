@@ -1,5 +1,7 @@
 //! TensorFlow protobufs read by a small hand-written wire-format decoder: `SavedModel`
-//! (`saved_model.pb`), `MetaGraphDef` (`.meta`) and frozen `GraphDef` (`.pb`).
+//! (`saved_model.pb`), `MetaGraphDef` (`.meta`) and frozen `GraphDef` (`.pb`); the same
+//! messages in the protobuf text format (`saved_model.pbtxt`, [`parse_text`]); and the Keras
+//! objects of a SavedModel (`keras_metadata.pb`, the object graph's metadata).
 //!
 //! Only the fields a security scan needs are kept: every `NodeDef` (name, op, inputs, device,
 //! attributes) of the graph and of every function in the library, the function signatures,
@@ -17,10 +19,13 @@ mod object_graph;
 pub mod probe;
 mod saved_model;
 pub mod stock_ops;
+pub mod text_format;
+mod text_model;
 pub mod wire;
 
 pub use keras_metadata::{KerasMetadata, KerasNode, parse_keras_metadata};
 pub use probe::{TfKind, probe};
+pub use text_model::{parse_text, probe_text};
 
 /// Budgets for one parse.
 #[derive(Debug, Clone)]
@@ -67,6 +72,9 @@ pub enum TfError {
     FieldNumber { offset: usize },
     #[error("unsupported wire type {wire} at offset {offset:#x}")]
     WireType { offset: usize, wire: u64 },
+    /// A text-format (`.pbtxt`) syntax error or limit.
+    #[error("text format: {0}")]
+    Text(text_format::TextError),
 }
 
 /// A budget hit: what was not decoded, and where.

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 const MAX_PATH: usize = 1024;
 
 /// One object's children: (node id, local name).
-type Children = Vec<(u64, String)>;
+pub(crate) type Children = Vec<(u64, String)>;
 
 pub(crate) fn decode_object_graph(
     data: &[u8],
@@ -62,7 +62,13 @@ pub(crate) fn decode_object_graph(
             break;
         }
     }
-    let paths = paths(&children);
+    name_objects(&children, keras, out);
+    result
+}
+
+/// Give each Keras object its path from the root and move it to `out`.
+pub(crate) fn name_objects(children: &[Children], keras: Vec<KerasNode>, out: &mut Vec<KerasNode>) {
+    let paths = paths(children);
     for mut k in keras {
         k.node_path = usize::try_from(k.node_id)
             .ok()
@@ -70,7 +76,6 @@ pub(crate) fn decode_object_graph(
             .unwrap_or_else(|| format!("node {}", k.node_id));
         out.push(k);
     }
-    result
 }
 
 fn decode_object(

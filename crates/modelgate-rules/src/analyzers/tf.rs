@@ -1,4 +1,5 @@
-//! TensorFlow SavedModel (`saved_model.pb`), MetaGraphDef and frozen GraphDef: every node of
+//! TensorFlow SavedModel (`saved_model.pb`, `saved_model.pbtxt`), MetaGraphDef and frozen
+//! GraphDef (binary or text format): every node of
 //! the graph and of every library function, checked for Python callbacks, file and network
 //! access, printing to files, checkpoint paths and ops stock TensorFlow does not know; plus
 //! asset file names; Keras objects (`keras_metadata.pb`, the object graph's metadata) through
@@ -38,7 +39,14 @@ impl Analyzer for TfAnalyzer {
 
     fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
         let data = art.data.as_slice();
-        let container = match tf::probe(data) {
+        let (kind, text) = match tf::probe(data) {
+            Some(kind) => (Some(kind), false),
+            None => match tf::probe_text(data) {
+                Some(kind) => (Some(kind), true),
+                None => (None, false),
+            },
+        };
+        let container = match kind {
             Some(TfKind::KerasMetadata) => return keras_metadata(cx, art),
             Some(TfKind::SavedModel) => Container::SavedModel,
             Some(TfKind::MetaGraph) => Container::MetaGraph,
@@ -46,11 +54,19 @@ impl Analyzer for TfAnalyzer {
             None if art.format == FormatId::TfGraphDef => Container::GraphDef,
             None => Container::SavedModel,
         };
-        let parsed = tf::parse(data, container, &TfLimits::default());
-        let what = match container {
-            Container::SavedModel => "SavedModel",
-            Container::MetaGraph => "MetaGraphDef",
-            Container::GraphDef => "GraphDef",
+        let limits = TfLimits::default();
+        let parsed = if text {
+            tf::parse_text(data, container, &limits)
+        } else {
+            tf::parse(data, container, &limits)
+        };
+        let what = match (container, text) {
+            (Container::SavedModel, false) => "SavedModel",
+            (Container::MetaGraph, false) => "MetaGraphDef",
+            (Container::GraphDef, false) => "GraphDef",
+            (Container::SavedModel, true) => "SavedModel (text format)",
+            (Container::MetaGraph, true) => "MetaGraphDef (text format)",
+            (Container::GraphDef, true) => "GraphDef (text format)",
         };
         report_damage(cx, art, what, parsed.error.as_ref(), &parsed.issues);
         let model = &parsed.model;

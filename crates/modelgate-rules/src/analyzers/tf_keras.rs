@@ -72,11 +72,24 @@ pub(crate) fn check_keras_nodes(
 }
 
 /// `(class_name, "class_name\0config-json")` of an object with a string `class_name` and a
-/// `config`.
+/// `config`. Keras 2's `shared_object_id` bookkeeping (present in one copy of a config and
+/// not the other) is left out of the comparison.
 fn object_key(v: &Value) -> Option<(&str, String)> {
     let class = v.get("class_name")?.as_str()?;
-    let config = v.get("config")?;
+    let mut config = v.get("config")?.clone();
+    strip_shared_ids(&mut config);
     Some((class, format!("{class}\0{config}")))
+}
+
+fn strip_shared_ids(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.remove("shared_object_id");
+            map.values_mut().for_each(strip_shared_ids);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_shared_ids),
+        _ => {}
+    }
 }
 
 /// Replace nested objects whose (class_name, config) is another object's own by null: they
