@@ -293,3 +293,110 @@ fn local_corpus_of_real_models_is_clean() {
     println!("{} files, {tf} TensorFlow/TFLite", r.files.len());
     assert!(loud.is_empty(), "{}", loud.join("\n"));
 }
+
+/// tf-keras `model.save(dir)` output: the Lambda is found in keras_metadata.pb, located at its
+/// node path, with the disassembled call; the benign directory is clean file by file.
+#[test]
+fn keras_savedmodel_directories() {
+    let r = scan_all(root().join("tf/keras_lambda_savedmodel"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let all: Vec<Finding> = r.files.iter().flat_map(|f| f.findings.clone()).collect();
+    let krs = with_code(&all, "KRS001");
+    assert_eq!(krs.len(), 1, "{}", dump(&all));
+    let k = krs[0];
+    assert!(
+        k.location
+            .to_string()
+            .ends_with("keras_lambda_savedmodel/keras_metadata.pb!root.layer-1"),
+        "{}",
+        k.location
+    );
+    assert_eq!(k.severity, Severity::Critical);
+    assert_eq!(k.evidence_value("layer"), Some("payload"));
+    assert_eq!(k.evidence_value("dangerous"), Some("os.system"));
+    assert!(k.message.contains("os.system(\"true\")"), "{}", k.message);
+    assert_eq!(all.len(), 1, "only the Lambda: {}", dump(&all));
+    let meta = r
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("keras_metadata.pb"))
+        .unwrap();
+    assert_eq!(meta.format, "tf-savedmodel");
+
+    let r = scan_all(root().join("tf/keras_dense_savedmodel"));
+    assert!(r.errors.is_empty());
+    assert!(
+        r.files
+            .iter()
+            .any(|f| f.path.ends_with("keras_metadata.pb")),
+        "the metadata was scanned"
+    );
+    for f in &r.files {
+        assert!(f.findings.is_empty(), "{}: {}", f.path, dump(&f.findings));
+    }
+}
+
+#[test]
+fn keras_metadata_in_the_object_graph_binary_and_text() {
+    for name in [
+        "mal_tf_keras_lambda_object_graph.pb",
+        "mal_tf_keras_lambda_saved_model.pbtxt",
+    ] {
+        let fs = findings(name);
+        let krs = with_code(&fs, "KRS001");
+        assert_eq!(krs.len(), 1, "{name}: {}", dump(&fs));
+        assert_eq!(
+            krs[0].location.to_string(),
+            format!(
+                "{}!root.layer-1",
+                root().join("scan").join(name).to_string_lossy()
+            )
+        );
+        assert_eq!(krs[0].evidence_value("dangerous"), Some("os.system"));
+    }
+    let fs = findings("mal_tf_keras_metadata_module.pb");
+    let m = with_code(&fs, "KRS002");
+    assert_eq!(m.len(), 1, "the model's copy is the layer's: {}", dump(&fs));
+    assert_eq!(m[0].evidence_value("call"), Some("builtins.exec"));
+    assert!(
+        m[0].location
+            .to_string()
+            .ends_with("!root.layer_with_weights-0")
+    );
+    let fs = findings("mal_tf_keras_metadata_not_json.pb");
+    let bad = with_code(&fs, "GEN001");
+    assert_eq!(bad.len(), 1, "{}", dump(&fs));
+    assert!(bad[0].message.contains("root.layer_with_weights-0"));
+    assert!(bad[0].message.contains("not JSON"));
+}
+
+/// Every graph rule applies to the text format: the same call sites as the binary graph,
+/// located at the `node {` of the text.
+#[test]
+fn text_format_graphs() {
+    let fs = findings("mal_tf_read_write_file.pbtxt");
+    let read = with_code(&fs, "TFG002");
+    assert_eq!(read.len(), 1, "{}", dump(&fs));
+    assert_eq!(read[0].evidence_value("path"), Some("/etc/passwd"));
+    assert_eq!(read[0].severity, Severity::High);
+    let text = std::fs::read(root().join("scan/mal_tf_read_write_file.pbtxt")).unwrap();
+    let at = read[0].location.offset.unwrap() as usize;
+    assert!(text[at..].starts_with(b"node {\n  name: \"ReadFile\""));
+    let write = with_code(&fs, "TFG003");
+    assert_eq!(
+        write[0].evidence_value("path"),
+        Some("../../../tmp/dropped.sh")
+    );
+    let fs = findings("mal_tf_truncated.pbtxt");
+    let bad = with_code(&fs, "GEN001");
+    assert!(
+        bad[0].message.contains("unterminated string literal"),
+        "{}",
+        dump(&fs)
+    );
+    assert_eq!(with_code(&fs, "TFG002").len(), 1, "the part before the cut");
+    for ok in ["ok_tf_frozen_graph.pbtxt", "ok_tf_saved_model.pbtxt"] {
+        let fs = findings(ok);
+        assert!(fs.is_empty(), "{ok}: {}", dump(&fs));
+    }
+}

@@ -582,6 +582,35 @@ mod tests {
     }
 
     #[test]
+    fn lists_any_escapes_and_angle_brackets() {
+        let text = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fuzz/corpus/tf_text/hand_made_saved_model.pbtxt"),
+        )
+        .unwrap();
+        assert_eq!(probe_text(&text), Some(TfKind::SavedModel));
+        let t = parse_text(&text, Container::SavedModel, &TfLimits::default());
+        assert_eq!(t.error, None);
+        assert_eq!(t.model.schema_version, Some(1));
+        let mg = &t.model.meta_graphs[0];
+        assert_eq!(mg.tags, vec!["serve", "gpu"]);
+        match mg.graph.nodes[0].attr("value") {
+            Some(AttrValue::Tensor(t)) => {
+                assert_eq!(t.dtype, 7);
+                assert_eq!(t.strings[0].text(), "/etc/passwd");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(mg.graph.nodes[1].op, "ReadFile");
+        assert_eq!(mg.keras_objects.len(), 1);
+        assert_eq!(mg.keras_objects[0].node_path, "root.layer-0");
+        assert_eq!(
+            mg.keras_objects[0].metadata,
+            br#"{"class_name": "Lambda", "config": {}}"#
+        );
+    }
+
+    #[test]
     fn probe_is_strict() {
         for s in [
             "hello world",
