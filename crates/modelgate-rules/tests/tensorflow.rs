@@ -400,3 +400,29 @@ fn text_format_graphs() {
         assert!(fs.is_empty(), "{ok}: {}", dump(&fs));
     }
 }
+
+/// basic-pitch 0.4.0's SavedModel from PyPI (tests/fixtures/tf/pypi_basic_pitch_nmp/README.md):
+/// a real Keras model saved by TF 2.4 with its 30 Keras configs in the object graph. Read
+/// through its gzip wrapper, every Keras object is analysed, and nothing is reported.
+#[test]
+fn real_savedmodel_from_pypi_is_clean() {
+    let r = scan_all(root().join("tf/pypi_basic_pitch_nmp"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let sm = r
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("saved_model.pb.gz"))
+        .unwrap();
+    let inner = sm
+        .inventory
+        .iter()
+        .find(|i| i.format == "tf-savedmodel")
+        .unwrap();
+    let note = inner.notes.join(" ");
+    assert!(note.contains("4001 node(s)"), "{note}");
+    assert!(note.contains("30 Keras object(s)"), "{note}");
+    assert!(note.contains("TF 2.4.1"), "{note}");
+    for f in &r.files {
+        assert!(f.findings.is_empty(), "{}: {}", f.path, dump(&f.findings));
+    }
+}

@@ -188,6 +188,44 @@ mod tests {
         assert_eq!(lambda.metadata_len, lambda.metadata.len());
     }
 
+    /// basic-pitch 0.4.0 from PyPI (tests/fixtures/tf/pypi_basic_pitch_nmp): TF 2.4 kept the
+    /// Keras configs in the object graph; each gets the path Keras would give it.
+    #[test]
+    fn object_graph_metadata_of_a_real_tf_2_4_model() {
+        use std::io::Read as _;
+        let gz = fixture("tf/pypi_basic_pitch_nmp/saved_model.pb.gz");
+        let mut d = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut d)
+            .unwrap();
+        assert_eq!(d.len(), 1_084_140);
+        let p = super::super::parse(
+            &d,
+            super::super::Container::SavedModel,
+            &TfLimits::default(),
+        );
+        assert_eq!(p.error, None);
+        let k = &p.model.meta_graphs[0].keras_objects;
+        assert_eq!(k.len(), 30);
+        assert_eq!(
+            (k[0].node_path.as_str(), k[0].identifier.as_str()),
+            ("root", "_tf_keras_network")
+        );
+        assert!(
+            k.iter()
+                .all(|n| n.node_path.starts_with("root.") || n.node_id == 0)
+        );
+        assert!(
+            k.iter().any(|n| n.node_path == "root.layer-1"),
+            "{:?}",
+            k.iter().map(|n| &n.node_path).collect::<Vec<_>>()
+        );
+        for n in k {
+            let doc: serde_json::Value = serde_json::from_slice(&n.metadata).unwrap();
+            assert!(doc["class_name"].is_string(), "{}", n.node_path);
+        }
+    }
+
     #[test]
     fn other_protobufs_are_not_keras_metadata() {
         for name in [

@@ -136,11 +136,19 @@ fn describe(what: &str, model: &TfModel) -> String {
         .iter()
         .map(|m| m.graph.functions.len())
         .sum();
+    let keras: usize = model
+        .meta_graphs
+        .iter()
+        .map(|m| m.keras_objects.len())
+        .sum();
     let mut s = format!(
         "TensorFlow {what}: {} meta graph(s), {} node(s), {functions} library function(s)",
         model.meta_graphs.len(),
         model.node_count()
     );
+    if keras > 0 {
+        s.push_str(&format!(", {keras} Keras object(s) with metadata"));
+    }
     if let Some(mg) = model.meta_graphs.first() {
         if !mg.tags.is_empty() {
             s.push_str(&format!(", tags {}", mg.tags.join(",")));
