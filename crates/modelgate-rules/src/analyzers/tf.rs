@@ -105,18 +105,21 @@ fn report_damage(
     cx: &mut ScanCx,
     art: &Artifact,
     what: &str,
-    error: Option<&impl std::fmt::Display>,
+    error: Option<&tf::TfError>,
     issues: &[tf::Issue],
 ) {
     if let Some(e) = error {
-        cx.emit(
+        let msg = format!("TensorFlow {what}: {e}; only the part before it was analysed");
+        let limit = matches!(e, tf::TfError::Text(t) if t.is_limit());
+        cx.emit(if limit {
+            budget_exceeded::META
+                .finding(art.path.clone(), msg)
+                .with("budget", "tensorflow text format")
+        } else {
             malformed::META
-                .finding(
-                    art.path.clone(),
-                    format!("TensorFlow {what}: {e}; only the part before it was analysed"),
-                )
-                .with("format", what),
-        );
+                .finding(art.path.clone(), msg)
+                .with("format", what)
+        });
     }
     for issue in issues {
         cx.emit(
