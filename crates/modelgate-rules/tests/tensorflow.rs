@@ -426,3 +426,42 @@ fn real_savedmodel_from_pypi_is_clean() {
         assert!(f.findings.is_empty(), "{}: {}", f.path, dump(&f.findings));
     }
 }
+
+/// Every graph rule applies to the text format: each binary fixture and its text form
+/// (`text_format.MessageToString` of the same message, tests/fixtures/tf/pbtxt) give the
+/// same findings, messages and evidence; only the byte offsets differ.
+#[test]
+fn binary_and_text_forms_give_the_same_findings() {
+    let key = |f: &Finding| {
+        (
+            f.code.clone(),
+            f.severity,
+            f.message.clone(),
+            format!("{:?}", f.evidence),
+        )
+    };
+    let mut compared = 0;
+    for entry in std::fs::read_dir(root().join("tf/pbtxt")).unwrap() {
+        let text_path = entry.unwrap().path();
+        let name = text_path.file_name().unwrap().to_string_lossy().to_string();
+        let binary = name.strip_suffix("txt").unwrap().to_string();
+        let b = findings(&binary);
+        let r = scan_all(text_path.clone());
+        assert!(r.errors.is_empty());
+        assert!(
+            r.files[0].format.starts_with("tf-"),
+            "{name}: {}",
+            r.files[0].format
+        );
+        let t: Vec<Finding> = r.files.into_iter().flat_map(|f| f.findings).collect();
+        assert!(!b.is_empty(), "{binary} has findings");
+        let mut bk: Vec<_> = b.iter().map(key).collect();
+        let mut tk: Vec<_> = t.iter().map(key).collect();
+        bk.sort();
+        tk.sort();
+        assert_eq!(bk, tk, "{name}:\n{}\n--\n{}", dump(&b), dump(&t));
+        assert!(t.iter().all(|f| f.location.offset.is_none_or(|o| o > 0)));
+        compared += 1;
+    }
+    assert_eq!(compared, 6);
+}
