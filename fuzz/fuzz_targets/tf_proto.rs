@@ -1,8 +1,8 @@
 //! The TensorFlow protobuf reader: content probe, then every container kind under small
-//! budgets (deep attribute nesting, node counts).
+//! budgets (deep attribute nesting, node counts), and the keras_metadata.pb reader.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use modelgate_formats::tf::{Container, TfLimits, parse, probe};
+use modelgate_formats::tf::{Container, TfLimits, parse, parse_keras_metadata, probe};
 
 fuzz_target!(|data: &[u8]| {
     let _ = probe(data);
@@ -11,4 +11,6 @@ fuzz_target!(|data: &[u8]| {
         let p = parse(data, c, &limits);
         assert!(p.model.node_count() <= limits.max_nodes);
     }
+    let k = parse_keras_metadata(data, &TfLimits { max_objects: 1000, ..limits });
+    assert!(k.nodes.len() <= 1000);
 });

@@ -83,19 +83,31 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
         if lower.ends_with(".onnx") || looks_like_onnx(data) {
             return FormatId::Onnx;
         }
-        // TensorFlow messages are recognised by their structure, whatever the name.
+        // TensorFlow messages are recognised by their structure, whatever the name;
+        // keras_metadata.pb is part of a SavedModel (the Keras configs of its objects).
         match crate::tf::probe(data) {
-            Some(crate::tf::TfKind::SavedModel | crate::tf::TfKind::MetaGraph) => {
+            Some(
+                crate::tf::TfKind::SavedModel
+                | crate::tf::TfKind::MetaGraph
+                | crate::tf::TfKind::KerasMetadata,
+            ) => {
                 return FormatId::SavedModel;
             }
             Some(crate::tf::TfKind::GraphDef) => return FormatId::TfGraphDef,
             None => {}
         }
         // The name breaks the tie for a damaged SavedModel; other `.pb` files
-        // (fingerprint.pb, keras_metadata.pb) are protobufs of other kinds.
+        // (fingerprint.pb) are protobufs of other kinds.
         if lower.ends_with("saved_model.pb") {
             return FormatId::SavedModel;
         }
+    }
+    // Text-format TensorFlow protobufs (saved_model.pbtxt, GraphDef .pbtxt), by their
+    // first fields.
+    match crate::tf::probe_text(data) {
+        Some(crate::tf::TfKind::GraphDef) => return FormatId::TfGraphDef,
+        Some(_) => return FormatId::SavedModel,
+        None => {}
     }
     let first = data.iter().copied().find(|b| !b.is_ascii_whitespace());
     if matches!(first, Some(b'{') | Some(b'['))
@@ -296,6 +308,15 @@ mod tests {
             sniff(fp, "fingerprint.pb"),
             FormatId::SavedModel | FormatId::TfGraphDef
         ));
+        let pbtxt = include_bytes!("../../../tests/fixtures/scan/ok_tf_saved_model.pbtxt");
+        let graph_txt = include_bytes!("../../../tests/fixtures/scan/ok_tf_frozen_graph.pbtxt");
+        let keras = include_bytes!("../../../tests/fixtures/scan/ok_tf_keras_metadata.pb");
+        for name in ["saved_model.pbtxt", "graph.txt", "x"] {
+            assert_eq!(sniff(pbtxt, name), FormatId::SavedModel, "{name}");
+            assert_eq!(sniff(graph_txt, name), FormatId::TfGraphDef, "{name}");
+            assert_eq!(sniff(keras, name), FormatId::SavedModel, "{name}");
+        }
+        assert_eq!(sniff(b"node: \"x\"\n", "a.pbtxt"), FormatId::Text);
         // A damaged saved_model.pb is still called one (the analyzer reports the damage).
         assert_eq!(
             sniff(b"\x12\x05\x0a\x03\x22\x01", "saved_model.pb"),

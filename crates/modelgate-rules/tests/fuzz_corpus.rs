@@ -66,7 +66,18 @@ fn exercise(data: &[u8]) {
     ] {
         let p = modelgate_formats::tf::parse(data, c, &tf_limits);
         assert!(p.model.node_count() <= tf_limits.max_nodes);
+        let t = modelgate_formats::tf::parse_text(data, c, &tf_limits);
+        assert!(t.model.node_count() <= tf_limits.max_nodes);
     }
+    let _ = modelgate_formats::tf::probe_text(data);
+    let k = modelgate_formats::tf::parse_keras_metadata(
+        data,
+        &TfLimits {
+            max_objects: 1000,
+            ..tf_limits.clone()
+        },
+    );
+    assert!(k.nodes.len() <= 1000);
     if let Ok(m) = modelgate_formats::tflite::parse(data, &Default::default()) {
         for i in 0..m.buffers.len() {
             if let Some(r) = m.buffer_range(i as u32, data.len()) {
@@ -102,6 +113,7 @@ fn committed_corpus_replays_without_panics() {
         "zip_reader",
         "scan_bytes",
         "tf_proto",
+        "tf_text",
         "tflite_reader",
         "hdf5_reader",
         "marshal_code",

@@ -293,3 +293,175 @@ fn local_corpus_of_real_models_is_clean() {
     println!("{} files, {tf} TensorFlow/TFLite", r.files.len());
     assert!(loud.is_empty(), "{}", loud.join("\n"));
 }
+
+/// tf-keras `model.save(dir)` output: the Lambda is found in keras_metadata.pb, located at its
+/// node path, with the disassembled call; the benign directory is clean file by file.
+#[test]
+fn keras_savedmodel_directories() {
+    let r = scan_all(root().join("tf/keras_lambda_savedmodel"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let all: Vec<Finding> = r.files.iter().flat_map(|f| f.findings.clone()).collect();
+    let krs = with_code(&all, "KRS001");
+    assert_eq!(krs.len(), 1, "{}", dump(&all));
+    let k = krs[0];
+    assert!(
+        k.location
+            .to_string()
+            .ends_with("keras_lambda_savedmodel/keras_metadata.pb!root.layer-1"),
+        "{}",
+        k.location
+    );
+    assert_eq!(k.severity, Severity::Critical);
+    assert_eq!(k.evidence_value("layer"), Some("payload"));
+    assert_eq!(k.evidence_value("dangerous"), Some("os.system"));
+    assert!(k.message.contains("os.system(\"true\")"), "{}", k.message);
+    assert_eq!(all.len(), 1, "only the Lambda: {}", dump(&all));
+    let meta = r
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("keras_metadata.pb"))
+        .unwrap();
+    assert_eq!(meta.format, "tf-savedmodel");
+
+    let r = scan_all(root().join("tf/keras_dense_savedmodel"));
+    assert!(r.errors.is_empty());
+    assert!(
+        r.files
+            .iter()
+            .any(|f| f.path.ends_with("keras_metadata.pb")),
+        "the metadata was scanned"
+    );
+    for f in &r.files {
+        assert!(f.findings.is_empty(), "{}: {}", f.path, dump(&f.findings));
+    }
+}
+
+#[test]
+fn keras_metadata_in_the_object_graph_binary_and_text() {
+    for name in [
+        "mal_tf_keras_lambda_object_graph.pb",
+        "mal_tf_keras_lambda_saved_model.pbtxt",
+    ] {
+        let fs = findings(name);
+        let krs = with_code(&fs, "KRS001");
+        assert_eq!(krs.len(), 1, "{name}: {}", dump(&fs));
+        assert_eq!(
+            krs[0].location.to_string(),
+            format!(
+                "{}!root.layer-1",
+                root().join("scan").join(name).to_string_lossy()
+            )
+        );
+        assert_eq!(krs[0].evidence_value("dangerous"), Some("os.system"));
+    }
+    let fs = findings("mal_tf_keras_metadata_module.pb");
+    let m = with_code(&fs, "KRS002");
+    assert_eq!(m.len(), 1, "the model's copy is the layer's: {}", dump(&fs));
+    assert_eq!(m[0].evidence_value("call"), Some("builtins.exec"));
+    assert!(
+        m[0].location
+            .to_string()
+            .ends_with("!root.layer_with_weights-0")
+    );
+    let fs = findings("mal_tf_keras_metadata_not_json.pb");
+    let bad = with_code(&fs, "GEN001");
+    assert_eq!(bad.len(), 1, "{}", dump(&fs));
+    assert!(bad[0].message.contains("root.layer_with_weights-0"));
+    assert!(bad[0].message.contains("not JSON"));
+}
+
+/// Every graph rule applies to the text format: the same call sites as the binary graph,
+/// located at the `node {` of the text.
+#[test]
+fn text_format_graphs() {
+    let fs = findings("mal_tf_read_write_file.pbtxt");
+    let read = with_code(&fs, "TFG002");
+    assert_eq!(read.len(), 1, "{}", dump(&fs));
+    assert_eq!(read[0].evidence_value("path"), Some("/etc/passwd"));
+    assert_eq!(read[0].severity, Severity::High);
+    let text = std::fs::read(root().join("scan/mal_tf_read_write_file.pbtxt")).unwrap();
+    let at = read[0].location.offset.unwrap() as usize;
+    assert!(text[at..].starts_with(b"node {\n  name: \"ReadFile\""));
+    let write = with_code(&fs, "TFG003");
+    assert_eq!(
+        write[0].evidence_value("path"),
+        Some("../../../tmp/dropped.sh")
+    );
+    let fs = findings("mal_tf_truncated.pbtxt");
+    let bad = with_code(&fs, "GEN001");
+    assert!(
+        bad[0].message.contains("unterminated string literal"),
+        "{}",
+        dump(&fs)
+    );
+    assert_eq!(with_code(&fs, "TFG002").len(), 1, "the part before the cut");
+    for ok in ["ok_tf_frozen_graph.pbtxt", "ok_tf_saved_model.pbtxt"] {
+        let fs = findings(ok);
+        assert!(fs.is_empty(), "{ok}: {}", dump(&fs));
+    }
+}
+
+/// basic-pitch 0.4.0's SavedModel from PyPI (tests/fixtures/tf/pypi_basic_pitch_nmp/README.md):
+/// a real Keras model saved by TF 2.4 with its 30 Keras configs in the object graph. Read
+/// through its gzip wrapper, every Keras object is analysed, and nothing is reported.
+#[test]
+fn real_savedmodel_from_pypi_is_clean() {
+    let r = scan_all(root().join("tf/pypi_basic_pitch_nmp"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let sm = r
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("saved_model.pb.gz"))
+        .unwrap();
+    let inner = sm
+        .inventory
+        .iter()
+        .find(|i| i.format == "tf-savedmodel")
+        .unwrap();
+    let note = inner.notes.join(" ");
+    assert!(note.contains("4001 node(s)"), "{note}");
+    assert!(note.contains("30 Keras object(s)"), "{note}");
+    assert!(note.contains("TF 2.4.1"), "{note}");
+    for f in &r.files {
+        assert!(f.findings.is_empty(), "{}: {}", f.path, dump(&f.findings));
+    }
+}
+
+/// Every graph rule applies to the text format: each binary fixture and its text form
+/// (`text_format.MessageToString` of the same message, tests/fixtures/tf/pbtxt) give the
+/// same findings, messages and evidence; only the byte offsets differ.
+#[test]
+fn binary_and_text_forms_give_the_same_findings() {
+    let key = |f: &Finding| {
+        (
+            f.code.clone(),
+            f.severity,
+            f.message.clone(),
+            format!("{:?}", f.evidence),
+        )
+    };
+    let mut compared = 0;
+    for entry in std::fs::read_dir(root().join("tf/pbtxt")).unwrap() {
+        let text_path = entry.unwrap().path();
+        let name = text_path.file_name().unwrap().to_string_lossy().to_string();
+        let binary = name.strip_suffix("txt").unwrap().to_string();
+        let b = findings(&binary);
+        let r = scan_all(text_path.clone());
+        assert!(r.errors.is_empty());
+        assert!(
+            r.files[0].format.starts_with("tf-"),
+            "{name}: {}",
+            r.files[0].format
+        );
+        let t: Vec<Finding> = r.files.into_iter().flat_map(|f| f.findings).collect();
+        assert!(!b.is_empty(), "{binary} has findings");
+        let mut bk: Vec<_> = b.iter().map(key).collect();
+        let mut tk: Vec<_> = t.iter().map(key).collect();
+        bk.sort();
+        tk.sort();
+        assert_eq!(bk, tk, "{name}:\n{}\n--\n{}", dump(&b), dump(&t));
+        assert!(t.iter().all(|f| f.location.offset.is_none_or(|o| o > 0)));
+        compared += 1;
+    }
+    assert_eq!(compared, 6);
+}

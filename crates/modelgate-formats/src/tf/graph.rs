@@ -40,7 +40,11 @@ pub(crate) fn decode_graph(
 }
 
 /// A new node pushed onto `nodes`, or `None` (and an issue) once the node budget is spent.
-fn node_slot<'n>(cx: &mut Cx, at: usize, nodes: &'n mut Vec<Node>) -> Option<&'n mut Node> {
+pub(crate) fn node_slot<'n>(
+    cx: &mut Cx,
+    at: usize,
+    nodes: &'n mut Vec<Node>,
+) -> Option<&'n mut Node> {
     if cx.nodes >= cx.limits.max_nodes {
         let max = cx.limits.max_nodes;
         cx.issue(

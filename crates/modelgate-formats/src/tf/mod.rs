@@ -1,5 +1,7 @@
 //! TensorFlow protobufs read by a small hand-written wire-format decoder: `SavedModel`
-//! (`saved_model.pb`), `MetaGraphDef` (`.meta`) and frozen `GraphDef` (`.pb`).
+//! (`saved_model.pb`), `MetaGraphDef` (`.meta`) and frozen `GraphDef` (`.pb`); the same
+//! messages in the protobuf text format (`saved_model.pbtxt`, [`parse_text`]); and the Keras
+//! objects of a SavedModel (`keras_metadata.pb`, the object graph's metadata).
 //!
 //! Only the fields a security scan needs are kept: every `NodeDef` (name, op, inputs, device,
 //! attributes) of the graph and of every function in the library, the function signatures,
@@ -12,12 +14,18 @@
 //! so far kept ([`Parsed::error`]).
 
 mod graph;
+pub mod keras_metadata;
+mod object_graph;
 pub mod probe;
 mod saved_model;
 pub mod stock_ops;
+pub mod text_format;
+mod text_model;
 pub mod wire;
 
+pub use keras_metadata::{KerasMetadata, KerasNode, parse_keras_metadata};
 pub use probe::{TfKind, probe};
+pub use text_model::{parse_text, probe_text};
 
 /// Budgets for one parse.
 #[derive(Debug, Clone)]
@@ -32,6 +40,10 @@ pub struct TfLimits {
     pub max_string: usize,
     /// Most `string_val` entries (and attribute list entries) kept per tensor.
     pub max_tensor_strings: usize,
+    /// Largest Keras object metadata (a JSON config) kept for analysis.
+    pub max_metadata: usize,
+    /// Most objects of an object graph or `keras_metadata.pb` decoded.
+    pub max_objects: usize,
 }
 
 impl Default for TfLimits {
@@ -42,6 +54,8 @@ impl Default for TfLimits {
             max_attrs: 256,
             max_string: 4096,
             max_tensor_strings: 64,
+            max_metadata: 16 << 20,
+            max_objects: 1_000_000,
         }
     }
 }
@@ -58,6 +72,9 @@ pub enum TfError {
     FieldNumber { offset: usize },
     #[error("unsupported wire type {wire} at offset {offset:#x}")]
     WireType { offset: usize, wire: u64 },
+    /// A text-format (`.pbtxt`) syntax error or limit.
+    #[error("text format: {0}")]
+    Text(text_format::TextError),
 }
 
 /// A budget hit: what was not decoded, and where.
@@ -177,6 +194,8 @@ pub struct MetaGraph {
     pub saver_filename_tensor: Option<String>,
     pub signatures: Vec<String>,
     pub collections: Vec<String>,
+    /// Keras objects of the object graph that carry metadata (TF 2.0-2.4 SavedModels).
+    pub keras_objects: Vec<KerasNode>,
 }
 
 /// What the parse was asked to read.

@@ -12,16 +12,22 @@ pub enum TfKind {
     SavedModel,
     MetaGraph,
     GraphDef,
+    /// `keras_metadata.pb`: tf-keras' `SavedMetadata` beside a SavedModel's `saved_model.pb`.
+    KerasMetadata,
 }
 
 /// Most top-level fields looked at before giving up.
 const MAX_PROBE_FIELDS: usize = 8;
 
-/// What `data` is, if it is a TensorFlow SavedModel, MetaGraphDef or GraphDef.
+/// What `data` is, if it is a TensorFlow SavedModel, MetaGraphDef, GraphDef or Keras
+/// SavedModel metadata.
 pub fn probe(data: &[u8]) -> Option<TfKind> {
     // A GraphDef's NodeDef (all length-delimited fields) would also pass as a MetaInfoDef:
-    // the op-name check decides first.
-    if is_saved_model(data) {
+    // the op-name check decides first. A one-object keras_metadata.pb would pass as a
+    // MetaGraphDef: its own check (Keras identifier or node path) goes first.
+    if super::keras_metadata::is_keras_metadata(data) {
+        Some(TfKind::KerasMetadata)
+    } else if is_saved_model(data) {
         Some(TfKind::SavedModel)
     } else if is_graph_def(data) {
         Some(TfKind::GraphDef)
@@ -173,9 +179,14 @@ mod tests {
         // A junk unknown field in front does not hide it.
         let junk = [vec![0xf8, 0x01, 0x05], g.clone()].concat();
         assert_eq!(probe(&junk), Some(TfKind::GraphDef));
-        // keras_metadata.pb: SavedObject{1 node_id varint, 2 node_path "root"} is no NodeDef.
-        let keras = field(1, &[vec![0x08, 0x00], field(2, b"root")].concat());
-        assert_eq!(probe(&keras), None);
+        // keras_metadata.pb: SavedObject{3 node_path "root", 4 identifier} is no NodeDef.
+        let keras = field(
+            1,
+            &[field(3, b"root"), field(4, b"_tf_keras_model")].concat(),
+        );
+        assert_eq!(probe(&keras), Some(TfKind::KerasMetadata));
+        let other = field(1, &[field(3, b"top"), field(4, b"_user_object")].concat());
+        assert_eq!(probe(&other), None);
         // An op that is not an identifier.
         let bad = field(1, &[field(1, b"x"), field(2, b"no spaces")].concat());
         assert_eq!(probe(&bad), None);

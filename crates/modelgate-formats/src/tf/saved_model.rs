@@ -7,6 +7,7 @@
 //! 2 filename}, TensorInfo{1 name}.
 
 use super::graph::decode_graph;
+use super::object_graph::decode_object_graph;
 use super::wire::{Fields, Val, text};
 use super::{Asset, Cx, MetaGraph, TfError, TfModel};
 
@@ -87,6 +88,7 @@ pub(crate) fn decode_meta_graph(
                 }
                 out.assets.push(asset);
             }
+            7 => decode_object_graph(b, at, cx, &mut out.keras_objects)?,
             _ => {}
         }
     }

@@ -11,6 +11,7 @@ pub mod safetensors;
 pub mod sevenz;
 pub mod tar;
 pub mod tf;
+pub mod tf_keras;
 pub mod tf_ops;
 pub mod tflite;
 pub mod zip;

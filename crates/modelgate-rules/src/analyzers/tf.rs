@@ -1,8 +1,11 @@
-//! TensorFlow SavedModel (`saved_model.pb`), MetaGraphDef and frozen GraphDef: every node of
+//! TensorFlow SavedModel (`saved_model.pb`, `saved_model.pbtxt`), MetaGraphDef and frozen
+//! GraphDef (binary or text format): every node of
 //! the graph and of every library function, checked for Python callbacks, file and network
 //! access, printing to files, checkpoint paths and ops stock TensorFlow does not know; plus
-//! asset file names. Nothing is loaded with TensorFlow.
+//! asset file names; Keras objects (`keras_metadata.pb`, the object graph's metadata) through
+//! the Keras rules. Nothing is loaded with TensorFlow.
 
+use crate::analyzers::tf_keras::check_keras_nodes;
 use crate::analyzers::tf_ops::{Effect, effects, escapes, remote};
 use crate::engine::{Analyzer, Artifact, ScanCx};
 use crate::rules::generic::{budget_exceeded, malformed};
@@ -36,44 +39,97 @@ impl Analyzer for TfAnalyzer {
 
     fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
         let data = art.data.as_slice();
-        let container = match tf::probe(data) {
+        let (kind, text) = match tf::probe(data) {
+            Some(kind) => (Some(kind), false),
+            None => match tf::probe_text(data) {
+                Some(kind) => (Some(kind), true),
+                None => (None, false),
+            },
+        };
+        let container = match kind {
+            Some(TfKind::KerasMetadata) => return keras_metadata(cx, art),
             Some(TfKind::SavedModel) => Container::SavedModel,
             Some(TfKind::MetaGraph) => Container::MetaGraph,
             Some(TfKind::GraphDef) => Container::GraphDef,
             None if art.format == FormatId::TfGraphDef => Container::GraphDef,
             None => Container::SavedModel,
         };
-        let parsed = tf::parse(data, container, &TfLimits::default());
-        let what = match container {
-            Container::SavedModel => "SavedModel",
-            Container::MetaGraph => "MetaGraphDef",
-            Container::GraphDef => "GraphDef",
+        let limits = TfLimits::default();
+        let parsed = if text {
+            tf::parse_text(data, container, &limits)
+        } else {
+            tf::parse(data, container, &limits)
         };
-        if let Some(e) = &parsed.error {
-            cx.emit(
-                malformed::META
-                    .finding(
-                        art.path.clone(),
-                        format!("TensorFlow {what}: {e}; only the part before it was analysed"),
-                    )
-                    .with("format", what),
-            );
-        }
-        for issue in &parsed.issues {
-            cx.emit(
-                budget_exceeded::META
-                    .finding(
-                        art.path.at(issue.offset as u64),
-                        format!("TensorFlow {what}: {}", issue.what),
-                    )
-                    .with("budget", "tensorflow"),
-            );
-        }
+        let what = match (container, text) {
+            (Container::SavedModel, false) => "SavedModel",
+            (Container::MetaGraph, false) => "MetaGraphDef",
+            (Container::GraphDef, false) => "GraphDef",
+            (Container::SavedModel, true) => "SavedModel (text format)",
+            (Container::MetaGraph, true) => "MetaGraphDef (text format)",
+            (Container::GraphDef, true) => "GraphDef (text format)",
+        };
+        report_damage(cx, art, what, parsed.error.as_ref(), &parsed.issues);
         let model = &parsed.model;
         if let Some(inv) = cx.inventory_mut(&art.path) {
             inv.notes.push(describe(what, model));
         }
         check_model(cx, &art.path, model);
+        for mg in &model.meta_graphs {
+            check_keras_nodes(cx, &art.path, &mg.keras_objects, "object graph");
+        }
+    }
+}
+
+/// `keras_metadata.pb`: every Keras object's config through the Keras rules.
+fn keras_metadata(cx: &mut ScanCx, art: &Artifact) {
+    let what = "keras_metadata.pb";
+    let parsed = tf::parse_keras_metadata(art.data.as_slice(), &TfLimits::default());
+    report_damage(cx, art, what, parsed.error.as_ref(), &parsed.issues);
+    if let Some(inv) = cx.inventory_mut(&art.path) {
+        let root = parsed
+            .nodes
+            .iter()
+            .find(|n| n.node_path == "root")
+            .map(|n| format!(", root {}", n.identifier))
+            .unwrap_or_default();
+        inv.notes.push(format!(
+            "Keras SavedModel metadata (keras_metadata.pb): {} object(s){root}",
+            parsed.nodes.len()
+        ));
+    }
+    check_keras_nodes(cx, &art.path, &parsed.nodes, what);
+}
+
+/// The wire error that ended a parse (malformed) and the budget hits.
+fn report_damage(
+    cx: &mut ScanCx,
+    art: &Artifact,
+    what: &str,
+    error: Option<&tf::TfError>,
+    issues: &[tf::Issue],
+) {
+    if let Some(e) = error {
+        let msg = format!("TensorFlow {what}: {e}; only the part before it was analysed");
+        let limit = matches!(e, tf::TfError::Text(t) if t.is_limit());
+        cx.emit(if limit {
+            budget_exceeded::META
+                .finding(art.path.clone(), msg)
+                .with("budget", "tensorflow text format")
+        } else {
+            malformed::META
+                .finding(art.path.clone(), msg)
+                .with("format", what)
+        });
+    }
+    for issue in issues {
+        cx.emit(
+            budget_exceeded::META
+                .finding(
+                    art.path.at(issue.offset as u64),
+                    format!("TensorFlow {what}: {}", issue.what),
+                )
+                .with("budget", "tensorflow"),
+        );
     }
 }
 
@@ -83,11 +139,19 @@ fn describe(what: &str, model: &TfModel) -> String {
         .iter()
         .map(|m| m.graph.functions.len())
         .sum();
+    let keras: usize = model
+        .meta_graphs
+        .iter()
+        .map(|m| m.keras_objects.len())
+        .sum();
     let mut s = format!(
         "TensorFlow {what}: {} meta graph(s), {} node(s), {functions} library function(s)",
         model.meta_graphs.len(),
         model.node_count()
     );
+    if keras > 0 {
+        s.push_str(&format!(", {keras} Keras object(s) with metadata"));
+    }
     if let Some(mg) = model.meta_graphs.first() {
         if !mg.tags.is_empty() {
             s.push_str(&format!(", tags {}", mg.tags.join(",")));
