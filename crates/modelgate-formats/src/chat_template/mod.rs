@@ -19,9 +19,14 @@ pub use tokens::{GADGETS, Hit, HitKind, PROCESS, Usage, scan};
 pub struct Limits {
     /// Template size in bytes.
     pub max_bytes: usize,
-    /// Nesting: statement bodies, parentheses, unary operators, and the height of every
-    /// expression tree (`a.b.c...` and `a + b + ...` chains included).
+    /// Nesting of the parser's recursion: statement bodies, parentheses, brackets, unary
+    /// operators.
     pub max_depth: usize,
+    /// Stack the parser's recursion may use, in bytes (checked with `max_depth`).
+    pub max_stack: usize,
+    /// Height of an expression tree (`a.b.c...` and `a + b + ...` chains included), which
+    /// bounds the recursion of everything that walks the tree.
+    pub max_height: usize,
     /// Tokens, and syntax-tree nodes.
     pub max_nodes: usize,
 }
@@ -30,7 +35,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_bytes: 1 << 20,
-            max_depth: 96,
+            max_depth: 64,
+            max_stack: 1 << 20,
+            max_height: 192,
             max_nodes: 200_000,
         }
     }
@@ -45,7 +52,7 @@ pub enum ErrorKind {
     Unterminated,
     /// Larger than `Limits::max_bytes`.
     TooLarge,
-    /// Deeper than `Limits::max_depth`.
+    /// Deeper than `Limits::max_depth`, `max_stack` or `max_height`.
     TooDeep,
     /// More than `Limits::max_nodes` tokens or nodes.
     TooManyNodes,
@@ -120,3 +127,6 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Template, ParseError> {
     let tokens = lexer::tokenize(text, limits.max_nodes)?;
     parser::Parser::new(text, &tokens, limits).template()
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,6 +16,15 @@ pub struct Parser<'a> {
     limits: &'a Limits,
     depth: usize,
     nodes: usize,
+    /// Address of a local of `new`'s caller frame: how much stack the recursion uses is
+    /// measured against it (debug builds use many times the stack of release builds).
+    stack_base: usize,
+}
+
+/// The address of a local in the current frame.
+fn stack_address() -> usize {
+    let probe = 0u8;
+    std::ptr::addr_of!(probe) as usize
 }
 
 const EOF: Tok = Tok::Eof;
@@ -29,6 +38,7 @@ impl<'a> Parser<'a> {
             limits,
             depth: 0,
             nodes: 0,
+            stack_base: stack_address(),
         }
     }
 
@@ -156,12 +166,16 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
-        if self.depth > self.limits.max_depth {
+        if self.depth > self.limits.max_depth || self.stack_base.abs_diff(stack_address()) > self.limits.max_stack
+        {
             return Err(ParseError::new(
                 self.text,
                 ErrorKind::TooDeep,
                 self.offset(),
-                format!("nesting deeper than {}", self.limits.max_depth),
+                format!(
+                    "nesting deeper than {} (or more than {} bytes of stack)",
+                    self.limits.max_depth, self.limits.max_stack
+                ),
             ));
         }
         Ok(())
@@ -194,12 +208,12 @@ impl<'a> Parser<'a> {
         let mut max = 0u16;
         e.for_each_child(|c| max = max.max(c.depth));
         let depth = usize::from(max) + 1;
-        if depth > self.limits.max_depth {
+        if depth > self.limits.max_height {
             return Err(ParseError::new(
                 self.text,
                 ErrorKind::TooDeep,
                 offset,
-                format!("expression nested deeper than {}", self.limits.max_depth),
+                format!("expression tree higher than {}", self.limits.max_height),
             ));
         }
         e.depth = u16::try_from(depth).unwrap_or(u16::MAX);

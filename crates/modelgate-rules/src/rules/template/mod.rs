@@ -54,9 +54,8 @@ pub fn check(cx: &mut ScanCx, path: &VirtualPath, base: Option<u64>, source: &st
         source,
         text,
     };
-    match ct::parse(text) {
-        Ok(template) => {
-            let facts = analyze::analyze(&template);
+    match parse_and_analyze(text) {
+        Ok(facts) => {
             emit_hits(cx, &origin, &facts.hits);
             cx.emit(inventory_finding(&origin, &facts));
         }
@@ -79,6 +78,29 @@ pub fn check(cx: &mut ScanCx, path: &VirtualPath, base: Option<u64>, source: &st
             emit_hits(cx, &origin, &token_hits(text));
         }
     }
+}
+
+/// Stack of the thread that parses and analyses a template: the parser measures its own
+/// stack use (`Limits::max_stack`), but the walks over the tree recurse as deep as the tree
+/// is high (`Limits::max_height`), and debug builds use many times the stack of release
+/// builds. The reservation is virtual memory; only what is used gets committed.
+const ANALYSIS_STACK: usize = 64 << 20;
+
+fn parse_and_analyze(text: &str) -> Result<Facts, ct::ParseError> {
+    fn run(text: &str) -> Result<Facts, ct::ParseError> {
+        ct::parse(text).map(|t| analyze::analyze(&t))
+    }
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("chat-template".into())
+            .stack_size(ANALYSIS_STACK)
+            .spawn_scoped(s, move || run(text));
+        match spawned {
+            // A panic is re-raised here, where the engine turns it into a finding.
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => run(text),
+        }
+    })
 }
 
 /// The fallback scan's hits in the shape of the tree analysis' hits.
