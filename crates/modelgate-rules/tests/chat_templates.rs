@@ -2,6 +2,7 @@
 //! public SSTI write-ups are caught with the access chain shown.
 
 use modelgate_core::{Blob, Finding, Limits, Severity, Verdict};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 fn dir(sub: &str) -> PathBuf {
@@ -51,23 +52,55 @@ fn real_templates_parse_and_are_clean() {
     assert!(n >= 20, "only {n} real templates");
 }
 
+fn loud_codes(findings: &[Finding]) -> BTreeSet<String> {
+    findings
+        .iter()
+        .filter(|f| f.severity > Severity::Info)
+        .map(|f| f.code.clone())
+        .collect()
+}
+
+/// Templates from public SSTI write-ups (PayloadsAllTheThings' Jinja2 section, the
+/// CVE-2024-34359 advisory for llama-cpp-python) and filter-bypass variants: each gives
+/// exactly its manifest's codes, and one finding shows the manifest's access chain.
 #[test]
-fn debug_print() {
-    for t in [
-        "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
-        "{% for x in ().__class__.__base__.__subclasses__() %}{% if \"warning\" in x.__name__ %}{{ x()._module.__builtins__['__import__']('os').popen(\"touch /tmp/retr0reg\") }}{% endif %}{% endfor %}",
-        "{% set g = cycler.__init__.__globals__ %}{{ g.os.popen('id').read() }}",
-        "{{ ()|attr('\\x5f\\x5fclass\\x5f\\x5f')|attr('\\x5f\\x5fbase\\x5f\\x5f') }}",
-        "{% set a = '__cla' ~ 'ss__' %}{{ x[a] }}",
-        "{{ messages[0]['content'] | trim }",
-    ] {
-        let (f, v) = scan_template("chat_template.jinja", t);
-        println!("== {t}\n{v:?}");
-        for f in f {
-            println!("  {} {:?} {} {:?}", f.code, f.severity, f.message, f.evidence);
+fn malicious_templates_are_caught_with_their_chain() {
+    #[derive(serde::Deserialize)]
+    struct Expect {
+        codes: Vec<String>,
+        chain: String,
+    }
+    let manifest: BTreeMap<String, Expect> = serde_json::from_str(
+        &std::fs::read_to_string(dir("malicious").join("MANIFEST.json")).unwrap(),
+    )
+    .unwrap();
+    let files: BTreeSet<String> = std::fs::read_dir(dir("malicious"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".jinja"))
+        .collect();
+    assert_eq!(files, manifest.keys().cloned().collect::<BTreeSet<_>>());
+    let mut failures = Vec::new();
+    for (name, want) in &manifest {
+        let text = std::fs::read_to_string(dir("malicious").join(name)).unwrap();
+        let (findings, verdict) = scan_template("chat_template.jinja", &text);
+        let got = loud_codes(&findings);
+        let want_codes: BTreeSet<String> = want.codes.iter().cloned().collect();
+        let chains: Vec<&str> = findings
+            .iter()
+            .flat_map(|f| f.evidence.iter())
+            .filter(|e| e.key == "chain")
+            .map(|e| e.value.as_str())
+            .collect();
+        if got != want_codes || !chains.iter().any(|c| c.contains(&want.chain)) {
+            failures.push(format!(
+                "{name}: codes {got:?} (want {want_codes:?}), chains {chains:?} (want {:?})",
+                want.chain
+            ));
+        }
+        if verdict == Verdict::Clean {
+            failures.push(format!("{name}: clean verdict"));
         }
     }
-    let text = std::fs::read_to_string(dir("real").join("Qwen-Qwen3-0.6B.jinja")).unwrap();
-    let (f, _) = scan_template("chat_template.jinja", &text);
-    println!("{:?}", f);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
