@@ -104,3 +104,154 @@ fn malicious_templates_are_caught_with_their_chain() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+fn codes_of(text: &str) -> BTreeSet<String> {
+    loud_codes(&scan_template("chat_template.jinja", text).0)
+}
+
+fn finding<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("no {code} in {findings:?}"))
+}
+
+fn set(codes: &[&str]) -> BTreeSet<String> {
+    codes.iter().map(|c| c.to_string()).collect()
+}
+
+fn chain_of(text: &str, code: &str) -> String {
+    let (f, _) = scan_template("chat_template.jinja", text);
+    finding(&f, code)
+        .evidence_value("chain")
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn folding_builds_names() {
+    for (src, chain) in [
+        ("{{ ''['__ssalc__'[::-1]] }}", "''['__class__']"),
+        ("{{ ''['x__class__x'[1:-1]] }}", "''['__class__']"),
+        ("{{ ''['__CLASS__'|lower] }}", "''['__class__']"),
+        ("{{ ''['__klass__'|replace('k', 'c')|replace('cc', 'c')] }}", "''['__class__']"),
+        ("{{ ''['%s%s' % ('__cla', 'ss__')] }}", "''['__class__']"),
+        ("{{ ''['%sclass%s'|format('__', '__')] }}", "''['__class__']"),
+        ("{{ ''[''.join(['__', 'class', '__'])] }}", "''['__class__']"),
+        ("{{ ''['__'.join(['', 'class', ''])] }}", "''['__class__']"),
+        ("{{ ''['  __class__  '.strip()] }}", "''['__class__']"),
+        ("{{ ''[('_', '_')|join ~ 'class__'] }}", "''['__class__']"),
+        ("{{ ''[{'__class__': 1}|first] }}", "''['__class__']"),
+        ("{{ ''['__cla' + 'ss__'] }}", "''['__class__']"),
+        ("{{ ''['\\N{LOW LINE}\\N{LOW LINE}class__'] }}", "''['__class__']"),
+        ("{% set ns = namespace(a='__cla') %}{% set ns.b = ns.a ~ 'ss__' %}{{ ''[ns.b] }}", "''['__class__']"),
+        ("{% set a %}__cla{% endset %}{% set b = a ~ 'ss__' %}{{ x|attr(b) }}", "x.__class__"),
+    ] {
+        assert_eq!(chain_of(src, "TPL001"), chain, "{src}");
+    }
+    // Folding is bounded: a huge repetition is not built (the pieces are still reported).
+    let (f, _) = scan_template("t.jinja", "{{ ''['_' * 100000000 ~ 'class__'] }}");
+    assert!(f.iter().any(|f| f.code == "TPL001"));
+}
+
+#[test]
+fn dunder_access_rule() {
+    let (f, v) = scan_template("t.jinja", "a\n{{ x.__class__ }}");
+    let d = finding(&f, "TPL001");
+    assert_eq!(d.severity, Severity::Critical);
+    assert_eq!(d.evidence_value("line"), Some("2"));
+    assert_eq!(d.evidence_value("column"), Some("4"));
+    assert_eq!(d.location.offset, Some(5));
+    assert_eq!(d.evidence_value("token"), Some("__class__ (attribute)"));
+    assert_eq!(v, Verdict::Malicious);
+    assert_eq!(codes_of("{{ __builtins__ }}"), set(&["TPL001"]));
+    assert_eq!(codes_of("{{ x.mro() }}"), set(&["TPL001"]));
+    assert_eq!(codes_of("{{ x|selectattr('__class__') }}"), set(&["TPL001"]));
+    assert_eq!(codes_of("{{ x|sort(attribute='a.__class__') }}"), set(&["TPL001"]));
+    assert_eq!(codes_of("{{ x|map('attr', '__class__') }}"), set(&["TPL001"]));
+    assert_eq!(codes_of("{{ dict(__globals__=1) }}"), set(&["TPL001"]));
+    // Only a string piece: reported, with medium confidence.
+    let (f, _) = scan_template("t.jinja", "{{ '__init__' }}");
+    assert_eq!(finding(&f, "TPL001").confidence, modelgate_core::Confidence::Medium);
+    // Upper-case sentinels, text and raw blocks are not code.
+    assert!(codes_of("{% if x == '__NOT_A_NUMBER__' %}{% endif %}").is_empty());
+    assert!(codes_of("__class__ {# {{ x.__class__ }} #}").is_empty());
+    assert!(codes_of("{% raw %}{{ x.__class__ }}{% endraw %}").is_empty());
+}
+
+#[test]
+fn gadget_rule() {
+    assert_eq!(codes_of("{{ joiner['x'] }}"), set(&["TPL002"]));
+    assert_eq!(codes_of("{{ range.x }}"), set(&["TPL002"]));
+    assert_eq!(codes_of("{{ x|attr(y) }}"), set(&["TPL002"]));
+    let (f, _) = scan_template("t.jinja", "{{ config.items() }}");
+    assert_eq!(finding(&f, "TPL002").evidence_value("token"), Some("config (attribute)"));
+    // Calling the globals is normal; variables named like them are variables.
+    for benign in [
+        "{% set ns = namespace(found=false) %}{% set ns.found = true %}{{ ns.found }}",
+        "{% for i in range(3) %}{{ i }}{% endfor %}{{ raise_exception('no') }}",
+        "{% set cycler = namespace(x=1) %}{{ cycler.x }}",
+        "{% for joiner in items %}{{ joiner.name }}{% endfor %}",
+        "{% macro m(lipsum) %}{{ lipsum.text }}{% endmacro %}",
+        "{{ x|attr('name') }}",
+    ] {
+        assert!(codes_of(benign).is_empty(), "{benign}: {:?}", codes_of(benign));
+    }
+    // Used before it is bound: the global.
+    assert_eq!(codes_of("{{ cycler.x }}{% set cycler = 1 %}"), set(&["TPL002"]));
+}
+
+#[test]
+fn process_rule() {
+    let (f, _) = scan_template("t.jinja", "{{ x.system('id') }}");
+    let p = finding(&f, "TPL003");
+    assert_eq!(p.evidence_value("token"), Some("system (call)"));
+    assert_eq!(p.evidence_value("chain"), Some("x.system('id')"));
+    assert_eq!(codes_of("{{ os }}"), set(&["TPL003"]));
+    assert_eq!(codes_of("{{ x['subprocess'] }}"), set(&["TPL003"]));
+    assert_eq!(codes_of("{{ eval('1') }}"), set(&["TPL003"]));
+    assert!(codes_of("{% set os = 'linux' %}{{ os }}").is_empty());
+    assert!(codes_of("{% if message.role == 'system' %}{{ message.content }}{% endif %}").is_empty());
+}
+
+#[test]
+fn include_rule() {
+    let (f, v) = scan_template("t.jinja", "{% extends 'ba' ~ 'se.j2' %}");
+    let i = finding(&f, "TPL005");
+    assert!(i.message.contains("\"base.j2\""), "{}", i.message);
+    assert_eq!(v, Verdict::Suspicious);
+    assert_eq!(codes_of("{% import 'm' as m %}{{ m.x() }}"), set(&["TPL005"]));
+    assert!(codes_of("{% block b %}x{% endblock %}").is_empty());
+}
+
+#[test]
+fn unparseable_rule() {
+    let (f, v) = scan_template("t.jinja", "ok\n{% for m in messages %}{{ m }}");
+    let u = finding(&f, "TPL004");
+    assert_eq!(u.evidence_value("error"), Some("syntax-error"));
+    assert_eq!(u.evidence_value("line"), Some("2"));
+    assert_eq!(u.kind, modelgate_core::Kind::Malformed);
+    assert_eq!(v, Verdict::Malformed);
+    assert!(!f.iter().any(|f| f.code == "TPL006"));
+    let deep = "{% if x %}".repeat(500);
+    let (f, _) = scan_template("t.jinja", &deep);
+    let u = finding(&f, "TPL004");
+    assert_eq!(u.evidence_value("error"), Some("too-deep"));
+    assert_eq!(u.kind, modelgate_core::Kind::Budget);
+}
+
+#[test]
+fn inventory_rule() {
+    let (f, v) = scan_template(
+        "t.jinja",
+        "{% set ns = namespace(n=0) %}{% for m in messages if m.role != 'system' %}{{ m.content|trim|tojson }}{% if m.content is string %}{{ m.content.strip() }}{% endif %}{% endfor %}{{ bos_token }}",
+    );
+    assert_eq!(v, Verdict::Clean);
+    let i = finding(&f, "TPL006");
+    assert_eq!(i.severity, Severity::Info);
+    assert_eq!(i.evidence_value("statements"), Some("for, if, set"));
+    assert_eq!(i.evidence_value("filters"), Some("tojson, trim"));
+    assert_eq!(i.evidence_value("tests"), Some("string"));
+    assert_eq!(i.evidence_value("globals"), Some("bos_token, messages, namespace"));
+    assert_eq!(i.evidence_value("methods"), Some("strip"));
+}

@@ -60,11 +60,8 @@ const PROCESS_ATTRS: &[&str] = &[
     "fork",
     "execv",
     "execl",
-    "run",
-    "call",
     "Popen",
     "load_module",
-    "modules",
 ];
 
 /// Attributes that are Python internals without underscores.
@@ -422,7 +419,9 @@ impl<'t> Walker<'t> {
                 } else if let Some(d) = format_field_dunder(s) {
                     self.hit_raw(HitKind::Dunder, &d, "format string", e.offset, repr(s), true);
                 }
-                if PROCESS.contains(&s.as_str()) || (PROCESS_ATTRS.contains(&s.as_str()) && s != "system" && s != "run" && s != "call" && s != "modules")
+                // `'system'` is also a chat role.
+                if PROCESS.contains(&s.as_str())
+                    || (PROCESS_ATTRS.contains(&s.as_str()) && s != "system")
                 {
                     self.hit_raw(HitKind::Process, s, "string", e.offset, repr(s), false);
                 }

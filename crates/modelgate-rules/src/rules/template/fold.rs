@@ -5,7 +5,7 @@
 //! statically folds to `None`.
 
 use super::scope::{Binding, Scope};
-use modelgate_formats::chat_template::ast::{Args, BinOp, Expr, ExprKind};
+use modelgate_formats::chat_template::ast::{Args, BinOp, Expr, ExprKind, UnaryOp};
 
 /// Longest folded string / list.
 const MAX_LEN: usize = 512;
@@ -54,6 +54,11 @@ pub fn fold(e: &Expr, scope: &Scope, hops: usize) -> Option<Val> {
     match &e.kind {
         ExprKind::Str(s) => Some(Val::Str(s.clone())),
         ExprKind::Int(Some(i)) => Some(Val::Int(*i)),
+        ExprKind::Unary { op, operand } => match (op, f(operand)?) {
+            (UnaryOp::Neg, Val::Int(i)) => i.checked_neg().map(Val::Int),
+            (UnaryOp::Pos, Val::Int(i)) => Some(Val::Int(i)),
+            _ => None,
+        },
         ExprKind::List(items) | ExprKind::Tuple(items) => {
             if items.len() > MAX_LEN {
                 return None;
@@ -75,10 +80,20 @@ pub fn fold(e: &Expr, scope: &Scope, hops: usize) -> Option<Val> {
             let ExprKind::Name(ns) = &obj.kind else {
                 return None;
             };
-            match scope.binding(&format!("{ns}.{name}"))? {
-                Binding::Value(v) => fold(v, scope, hops.checked_sub(1)?),
-                Binding::Text(t) => Some(Val::Str(t.clone())),
-                _ => None,
+            match scope.binding(&format!("{ns}.{name}")) {
+                Some(Binding::Value(v)) => fold(v, scope, hops.checked_sub(1)?),
+                Some(Binding::Text(t)) => Some(Val::Str(t.clone())),
+                Some(_) => None,
+                // Not set since: the value given to `namespace(name=...)`.
+                None => match scope.binding(ns)? {
+                    Binding::Value(Expr {
+                        kind: ExprKind::Call { func, args },
+                        ..
+                    }) if matches!(&func.kind, ExprKind::Name(n) if n == "namespace") => {
+                        fold(args.keyword(name)?, scope, hops.checked_sub(1)?)
+                    }
+                    _ => None,
+                },
             }
         }
         ExprKind::Binary { op, left, right } => {
