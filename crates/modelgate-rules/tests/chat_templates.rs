@@ -134,18 +134,36 @@ fn folding_builds_names() {
         ("{{ ''['__ssalc__'[::-1]] }}", "''['__class__']"),
         ("{{ ''['x__class__x'[1:-1]] }}", "''['__class__']"),
         ("{{ ''['__CLASS__'|lower] }}", "''['__class__']"),
-        ("{{ ''['__klass__'|replace('k', 'c')|replace('cc', 'c')] }}", "''['__class__']"),
+        (
+            "{{ ''['__klass__'|replace('k', 'c')|replace('cc', 'c')] }}",
+            "''['__class__']",
+        ),
         ("{{ ''['%s%s' % ('__cla', 'ss__')] }}", "''['__class__']"),
-        ("{{ ''['%sclass%s'|format('__', '__')] }}", "''['__class__']"),
-        ("{{ ''[''.join(['__', 'class', '__'])] }}", "''['__class__']"),
+        (
+            "{{ ''['%sclass%s'|format('__', '__')] }}",
+            "''['__class__']",
+        ),
+        (
+            "{{ ''[''.join(['__', 'class', '__'])] }}",
+            "''['__class__']",
+        ),
         ("{{ ''['__'.join(['', 'class', ''])] }}", "''['__class__']"),
         ("{{ ''['  __class__  '.strip()] }}", "''['__class__']"),
         ("{{ ''[('_', '_')|join ~ 'class__'] }}", "''['__class__']"),
         ("{{ ''[{'__class__': 1}|first] }}", "''['__class__']"),
         ("{{ ''['__cla' + 'ss__'] }}", "''['__class__']"),
-        ("{{ ''['\\N{LOW LINE}\\N{LOW LINE}class__'] }}", "''['__class__']"),
-        ("{% set ns = namespace(a='__cla') %}{% set ns.b = ns.a ~ 'ss__' %}{{ ''[ns.b] }}", "''['__class__']"),
-        ("{% set a %}__cla{% endset %}{% set b = a ~ 'ss__' %}{{ x|attr(b) }}", "x.__class__"),
+        (
+            "{{ ''['\\N{LOW LINE}\\N{LOW LINE}class__'] }}",
+            "''['__class__']",
+        ),
+        (
+            "{% set ns = namespace(a='__cla') %}{% set ns.b = ns.a ~ 'ss__' %}{{ ''[ns.b] }}",
+            "''['__class__']",
+        ),
+        (
+            "{% set a %}__cla{% endset %}{% set b = a ~ 'ss__' %}{{ x|attr(b) }}",
+            "x.__class__",
+        ),
     ] {
         assert_eq!(chain_of(src, "TPL001"), chain, "{src}");
     }
@@ -166,13 +184,25 @@ fn dunder_access_rule() {
     assert_eq!(v, Verdict::Malicious);
     assert_eq!(codes_of("{{ __builtins__ }}"), set(&["TPL001"]));
     assert_eq!(codes_of("{{ x.mro() }}"), set(&["TPL001"]));
-    assert_eq!(codes_of("{{ x|selectattr('__class__') }}"), set(&["TPL001"]));
-    assert_eq!(codes_of("{{ x|sort(attribute='a.__class__') }}"), set(&["TPL001"]));
-    assert_eq!(codes_of("{{ x|map('attr', '__class__') }}"), set(&["TPL001"]));
+    assert_eq!(
+        codes_of("{{ x|selectattr('__class__') }}"),
+        set(&["TPL001"])
+    );
+    assert_eq!(
+        codes_of("{{ x|sort(attribute='a.__class__') }}"),
+        set(&["TPL001"])
+    );
+    assert_eq!(
+        codes_of("{{ x|map('attr', '__class__') }}"),
+        set(&["TPL001"])
+    );
     assert_eq!(codes_of("{{ dict(__globals__=1) }}"), set(&["TPL001"]));
     // Only a string piece: reported, with medium confidence.
     let (f, _) = scan_template("t.jinja", "{{ '__init__' }}");
-    assert_eq!(finding(&f, "TPL001").confidence, modelgate_core::Confidence::Medium);
+    assert_eq!(
+        finding(&f, "TPL001").confidence,
+        modelgate_core::Confidence::Medium
+    );
     // Upper-case sentinels, text and raw blocks are not code.
     assert!(codes_of("{% if x == '__NOT_A_NUMBER__' %}{% endif %}").is_empty());
     assert!(codes_of("__class__ {# {{ x.__class__ }} #}").is_empty());
@@ -185,7 +215,10 @@ fn gadget_rule() {
     assert_eq!(codes_of("{{ range.x }}"), set(&["TPL002"]));
     assert_eq!(codes_of("{{ x|attr(y) }}"), set(&["TPL002"]));
     let (f, _) = scan_template("t.jinja", "{{ config.items() }}");
-    assert_eq!(finding(&f, "TPL002").evidence_value("token"), Some("config (attribute)"));
+    assert_eq!(
+        finding(&f, "TPL002").evidence_value("token"),
+        Some("config (attribute)")
+    );
     // Calling the globals is normal; variables named like them are variables.
     for benign in [
         "{% set ns = namespace(found=false) %}{% set ns.found = true %}{{ ns.found }}",
@@ -195,10 +228,17 @@ fn gadget_rule() {
         "{% macro m(lipsum) %}{{ lipsum.text }}{% endmacro %}",
         "{{ x|attr('name') }}",
     ] {
-        assert!(codes_of(benign).is_empty(), "{benign}: {:?}", codes_of(benign));
+        assert!(
+            codes_of(benign).is_empty(),
+            "{benign}: {:?}",
+            codes_of(benign)
+        );
     }
     // Used before it is bound: the global.
-    assert_eq!(codes_of("{{ cycler.x }}{% set cycler = 1 %}"), set(&["TPL002"]));
+    assert_eq!(
+        codes_of("{{ cycler.x }}{% set cycler = 1 %}"),
+        set(&["TPL002"])
+    );
 }
 
 #[test]
@@ -211,7 +251,9 @@ fn process_rule() {
     assert_eq!(codes_of("{{ x['subprocess'] }}"), set(&["TPL003"]));
     assert_eq!(codes_of("{{ eval('1') }}"), set(&["TPL003"]));
     assert!(codes_of("{% set os = 'linux' %}{{ os }}").is_empty());
-    assert!(codes_of("{% if message.role == 'system' %}{{ message.content }}{% endif %}").is_empty());
+    assert!(
+        codes_of("{% if message.role == 'system' %}{{ message.content }}{% endif %}").is_empty()
+    );
 }
 
 #[test]
@@ -220,7 +262,10 @@ fn include_rule() {
     let i = finding(&f, "TPL005");
     assert!(i.message.contains("\"base.j2\""), "{}", i.message);
     assert_eq!(v, Verdict::Suspicious);
-    assert_eq!(codes_of("{% import 'm' as m %}{{ m.x() }}"), set(&["TPL005"]));
+    assert_eq!(
+        codes_of("{% import 'm' as m %}{{ m.x() }}"),
+        set(&["TPL005"])
+    );
     assert!(codes_of("{% block b %}x{% endblock %}").is_empty());
 }
 
@@ -252,6 +297,97 @@ fn inventory_rule() {
     assert_eq!(i.evidence_value("statements"), Some("for, if, set"));
     assert_eq!(i.evidence_value("filters"), Some("tojson, trim"));
     assert_eq!(i.evidence_value("tests"), Some("string"));
-    assert_eq!(i.evidence_value("globals"), Some("bos_token, messages, namespace"));
+    assert_eq!(
+        i.evidence_value("globals"),
+        Some("bos_token, messages, namespace")
+    );
     assert_eq!(i.evidence_value("methods"), Some("strip"));
+}
+
+/// Mutated real and malicious templates (pieces spliced in, spans cut out) never panic, and
+/// every finding points inside the template.
+#[test]
+fn mutated_templates_never_panic() {
+    const PIECES: &[&str] = &[
+        "{{",
+        "}}",
+        "{%",
+        "%}",
+        "{#",
+        "#}",
+        "{%- endif %}",
+        "{% endfor %}",
+        "(",
+        ")",
+        "[",
+        "]",
+        "'",
+        "\"",
+        "\\x5f",
+        "|attr(",
+        "~",
+        ".__class__",
+        " is not ",
+        " if ",
+        " else ",
+        ",",
+        "namespace(",
+        "{% raw %}",
+        "{% endraw %}",
+        "-",
+        "é",
+        "\n",
+    ];
+    let mut sources: Vec<String> = Vec::new();
+    for sub in ["real", "malicious"] {
+        let mut paths: Vec<_> = std::fs::read_dir(dir(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jinja"))
+            .collect();
+        paths.sort();
+        sources.extend(paths.iter().map(|p| std::fs::read_to_string(p).unwrap()));
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut parsed = 0;
+    for round in 0..600 {
+        let mut t = sources[round % sources.len()].clone().into_bytes();
+        for _ in 0..(1 + next() % 4) {
+            let at = (next() as usize) % (t.len() + 1);
+            if next() % 2 == 0 {
+                let piece = PIECES[(next() as usize) % PIECES.len()];
+                t.splice(at..at, piece.bytes());
+            } else {
+                let end = (at + (next() as usize) % 40).min(t.len());
+                t.drain(at..end);
+            }
+        }
+        let text = String::from_utf8_lossy(&t).into_owned();
+        if modelgate_formats::chat_template::parse(&text).is_ok() {
+            parsed += 1;
+        }
+        let (findings, _) = scan_template("m.jinja", &text);
+        for f in &findings {
+            let off = f.location.offset.unwrap_or(0);
+            assert!(off as usize <= text.len(), "{f:?}");
+        }
+        // An empty file is not a template.
+        assert!(
+            text.is_empty()
+                || findings
+                    .iter()
+                    .any(|f| f.code == "TPL006" || f.code == "TPL004"),
+            "neither parsed nor reported: {:?} {:?}",
+            &text,
+            findings.iter().map(|f| &f.code).collect::<Vec<_>>()
+        );
+    }
+    // Some mutations keep the template valid, most break it.
+    assert!(parsed > 20 && parsed < 590, "{parsed}");
 }

@@ -25,15 +25,24 @@ pub enum ExprKind {
     Tuple(Vec<Expr>),
     Dict(Vec<(Expr, Expr)>),
     /// `obj.name` (also `obj.0`, kept as the digit string).
-    Attr { obj: Box<Expr>, name: String },
+    Attr {
+        obj: Box<Expr>,
+        name: String,
+    },
     /// `obj[key]`; a slice key is an `ExprKind::Slice`.
-    Item { obj: Box<Expr>, key: Box<Expr> },
+    Item {
+        obj: Box<Expr>,
+        key: Box<Expr>,
+    },
     Slice {
         start: Option<Box<Expr>>,
         stop: Option<Box<Expr>>,
         step: Option<Box<Expr>>,
     },
-    Call { func: Box<Expr>, args: Args },
+    Call {
+        func: Box<Expr>,
+        args: Args,
+    },
     /// `input|name(args)`; `input` is `None` inside `{% filter %}` and block `{% set %}`.
     Filter {
         input: Option<Box<Expr>>,
@@ -47,7 +56,10 @@ pub enum ExprKind {
         args: Args,
         negated: bool,
     },
-    Unary { op: UnaryOp, operand: Box<Expr> },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
     Binary {
         op: BinOp,
         left: Box<Expr>,
@@ -265,7 +277,10 @@ pub enum StmtKind {
         otherwise: Vec<Stmt>,
     },
     /// `{% set target = value %}`; the target is a name, a tuple of names or `ns.attr`.
-    Set { target: Expr, value: Expr },
+    Set {
+        target: Expr,
+        value: Expr,
+    },
     /// `{% set target | filters %}body{% endset %}`; `filter` is the chain with no input.
     SetBlock {
         target: Expr,
@@ -282,30 +297,46 @@ pub enum StmtKind {
         params: Vec<Param>,
         body: Vec<Stmt>,
     },
-    FilterBlock { filter: Expr, body: Vec<Stmt> },
+    FilterBlock {
+        filter: Expr,
+        body: Vec<Stmt>,
+    },
     Include {
         template: Expr,
         ignore_missing: bool,
     },
-    Import { template: Expr, alias: String },
+    Import {
+        template: Expr,
+        alias: String,
+    },
     FromImport {
         template: Expr,
         names: Vec<(String, Option<String>)>,
     },
-    Extends { template: Expr },
-    Block { name: String, body: Vec<Stmt> },
+    Extends {
+        template: Expr,
+    },
+    Block {
+        name: String,
+        body: Vec<Stmt>,
+    },
     With {
         assignments: Vec<(Expr, Expr)>,
         body: Vec<Stmt>,
     },
-    Autoescape { value: Expr, body: Vec<Stmt> },
+    Autoescape {
+        value: Expr,
+        body: Vec<Stmt>,
+    },
     /// `{% do expr %}` (jinja2.ext.do).
     Do(Expr),
     /// `{% break %}` / `{% continue %}` (jinja2.ext.loopcontrols).
     Break,
     Continue,
     /// `{% generation %}...{% endgeneration %}` (transformers' assistant-mask extension).
-    Generation { body: Vec<Stmt> },
+    Generation {
+        body: Vec<Stmt>,
+    },
 }
 
 impl StmtKind {

@@ -207,8 +207,7 @@ impl<'a> Lexer<'a> {
                     self.pos = p + 2;
                     return Ok(());
                 }
-                if matches!(c, b'-' | b'+') && self.b.get(p + 1..p + 3) == Some(close.as_slice())
-                {
+                if matches!(c, b'-' | b'+') && self.b.get(p + 1..p + 3) == Some(close.as_slice()) {
                     self.pos = p + 3;
                     return Ok(());
                 }
@@ -262,11 +261,7 @@ impl<'a> Lexer<'a> {
         }
         if end == p {
             let ch = rest.chars().next().unwrap_or('\u{fffd}');
-            return Err(self.err(
-                ErrorKind::Syntax,
-                p,
-                format!("unexpected character {ch:?}"),
-            ));
+            return Err(self.err(ErrorKind::Syntax, p, format!("unexpected character {ch:?}")));
         }
         let s = self.text.get(p..end).unwrap_or("").to_string();
         self.push(Tok::Name(s), p)?;
@@ -415,11 +410,7 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
-        Err(self.err(
-            ErrorKind::Unterminated,
-            p,
-            "string literal is never closed",
-        ))
+        Err(self.err(ErrorKind::Unterminated, p, "string literal is never closed"))
     }
 }
 
@@ -458,10 +449,10 @@ fn char_by_name(name: &str) -> char {
     const DIGITS: [&str; 10] = [
         "ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE",
     ];
-    if let Some(d) = n.strip_prefix("DIGIT ") {
-        if let Some(i) = DIGITS.iter().position(|x| *x == d) {
-            return char::from(b'0' + i as u8);
-        }
+    if let Some(d) = n.strip_prefix("DIGIT ")
+        && let Some(i) = DIGITS.iter().position(|x| *x == d)
+    {
+        return char::from(b'0' + i as u8);
     }
     '\u{fffd}'
 }

@@ -166,7 +166,8 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
-        if self.depth > self.limits.max_depth || self.stack_base.abs_diff(stack_address()) > self.limits.max_stack
+        if self.depth > self.limits.max_depth
+            || self.stack_base.abs_diff(stack_address()) > self.limits.max_stack
         {
             return Err(ParseError::new(
                 self.text,
@@ -249,10 +250,10 @@ impl<'a> Parser<'a> {
                     body.push(self.stmt(StmtKind::Output(e), off)?);
                 }
                 Tok::BlockBegin => {
-                    if let Tok::Name(n) = self.peek_at(1) {
-                        if ends.contains(&n.as_str()) {
-                            return Ok(body);
-                        }
+                    if let Tok::Name(n) = self.peek_at(1)
+                        && ends.contains(&n.as_str())
+                    {
+                        return Ok(body);
                     }
                     self.bump();
                     let s = self.statement(off)?;
@@ -343,7 +344,8 @@ impl<'a> Parser<'a> {
             "include" => {
                 let template = self.parse_expression(true)?;
                 let mut ignore_missing = false;
-                if self.is_name("ignore") && matches!(self.peek_at(1), Tok::Name(n) if n == "missing")
+                if self.is_name("ignore")
+                    && matches!(self.peek_at(1), Tok::Name(n) if n == "missing")
                 {
                     self.bump();
                     self.bump();
@@ -657,10 +659,10 @@ impl<'a> Parser<'a> {
             }
         }
         if !is_tuple {
-            if items.len() == 1 {
-                if let Some(e) = items.pop() {
-                    return Ok(e);
-                }
+            if items.len() == 1
+                && let Some(e) = items.pop()
+            {
+                return Ok(e);
             }
             if !explicit_parentheses {
                 return Err(self.unexpected("an expression"));
@@ -1180,7 +1182,10 @@ impl<'a> Parser<'a> {
 
 fn assignable(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Name(n) => !matches!(n.as_str(), "true" | "false" | "none" | "True" | "False" | "None"),
+        ExprKind::Name(n) => !matches!(
+            n.as_str(),
+            "true" | "false" | "none" | "True" | "False" | "None"
+        ),
         ExprKind::Tuple(items) => items.iter().all(assignable),
         _ => false,
     }

@@ -79,10 +79,12 @@ fn sx(e: &Expr) -> String {
 fn expr(src: &str) -> String {
     let t = parse(&format!("{{{{ {src} }}}}")).unwrap_or_else(|e| panic!("{src}: {e}"));
     match &t.body[..] {
-        [Stmt {
-            kind: StmtKind::Output(e),
-            ..
-        }] => sx(e),
+        [
+            Stmt {
+                kind: StmtKind::Output(e),
+                ..
+            },
+        ] => sx(e),
         other => panic!("{other:?}"),
     }
 }
@@ -223,10 +225,7 @@ fn postfix_filters_tests() {
     assert_eq!(expr("a[:2]"), "([] a (slice _ 2 _))");
     assert_eq!(expr("a[1:2:3]"), "([] a (slice 1 2 3))");
     assert_eq!(expr("a[1, 2]"), "([] a (tuple 1 2))");
-    assert_eq!(
-        expr("f(1, x, k=2, *a, **kw)"),
-        "(call f 1 x k=2 *a **kw)"
-    );
+    assert_eq!(expr("f(1, x, k=2, *a, **kw)"), "(call f 1 x k=2 *a **kw)");
     assert_eq!(expr("f()()"), "(call (call f ) )");
     assert_eq!(expr("a.b(c).d"), "(. (call (. a b) c) d)");
     assert_eq!(expr("x|trim"), "(| x trim )");
@@ -240,7 +239,10 @@ fn postfix_filters_tests() {
     assert_eq!(expr("x is divisibleby(3)"), "(is x divisibleby 3)");
     assert_eq!(expr("x is sameas false"), "(is x sameas false)");
     assert_eq!(expr("x is string and y"), "(and (is x string ) y)");
-    assert_eq!(expr("'a' if x is string else 'b'"), "(if (is x string ) \"a\" \"b\")");
+    assert_eq!(
+        expr("'a' if x is string else 'b'"),
+        "(if (is x string ) \"a\" \"b\")"
+    );
     assert_eq!(expr("x is mapping or y"), "(or (is x mapping ) y)");
     assert_eq!(expr("x|length > 0"), "(cmp (| x length ) > 0)");
 }
@@ -256,7 +258,13 @@ fn if_statements() {
     };
     assert_eq!(branches.len(), 3);
     assert_eq!(sx(&branches[2].0), "c");
-    assert_eq!(otherwise, vec![Stmt { kind: StmtKind::Text("4".into()), offset: 47 }]);
+    assert_eq!(
+        otherwise,
+        vec![Stmt {
+            kind: StmtKind::Text("4".into()),
+            offset: 47
+        }]
+    );
     assert!(matches!(stmt("{% if a %}{% endif %}"), StmtKind::If { .. }));
 }
 
@@ -269,7 +277,9 @@ fn for_statements() {
         recursive,
         body,
         otherwise,
-    } = stmt("{% for k, v in d.items() if v is not none and v recursive %}{{ loop.index }}{% else %}empty{% endfor %}")
+    } = stmt(
+        "{% for k, v in d.items() if v is not none and v recursive %}{{ loop.index }}{% else %}empty{% endfor %}",
+    )
     else {
         panic!()
     };
@@ -279,11 +289,17 @@ fn for_statements() {
     assert!(recursive);
     assert_eq!(body.len(), 1);
     assert_eq!(otherwise.len(), 1);
-    let StmtKind::For { iter, .. } = stmt("{% for m in messages[::-1] %}{% break %}{% continue %}{% endfor %}") else {
+    let StmtKind::For { iter, .. } =
+        stmt("{% for m in messages[::-1] %}{% break %}{% continue %}{% endfor %}")
+    else {
         panic!()
     };
     assert_eq!(sx(&iter), "([] messages (slice _ _ (Neg 1)))");
-    assert!(err("{% for 1 in x %}{% endfor %}").message.contains("assign"));
+    assert!(
+        err("{% for 1 in x %}{% endfor %}")
+            .message
+            .contains("assign")
+    );
 }
 
 #[test]
@@ -300,14 +316,31 @@ fn set_statements() {
     let StmtKind::Set { target, value } = stmt("{% set ns.found = true %}") else {
         panic!()
     };
-    assert_eq!((sx(&target), sx(&value)), ("(. ns found)".into(), "true".into()));
-    let StmtKind::SetBlock { target, filter, body } = stmt("{% set x | upper | trim %} hi {% endset %}") else {
+    assert_eq!(
+        (sx(&target), sx(&value)),
+        ("(. ns found)".into(), "true".into())
+    );
+    let StmtKind::SetBlock {
+        target,
+        filter,
+        body,
+    } = stmt("{% set x | upper | trim %} hi {% endset %}")
+    else {
         panic!()
     };
     assert_eq!(sx(&target), "x");
     assert_eq!(sx(filter.as_ref().unwrap()), "(| (| _ upper ) trim )");
-    assert_eq!(body, vec![Stmt { kind: StmtKind::Text(" hi ".into()), offset: 26 }]);
-    assert!(matches!(stmt("{% set x %}a{% endset %}"), StmtKind::SetBlock { filter: None, .. }));
+    assert_eq!(
+        body,
+        vec![Stmt {
+            kind: StmtKind::Text(" hi ".into()),
+            offset: 26
+        }]
+    );
+    assert!(matches!(
+        stmt("{% set x %}a{% endset %}"),
+        StmtKind::SetBlock { filter: None, .. }
+    ));
 }
 
 #[test]
@@ -342,22 +375,37 @@ fn macros_calls_filters() {
 fn template_loading_statements() {
     assert!(matches!(
         stmt("{% include 'a.j2' ignore missing with context %}"),
-        StmtKind::Include { ignore_missing: true, .. }
+        StmtKind::Include {
+            ignore_missing: true,
+            ..
+        }
     ));
-    assert!(matches!(stmt("{% include ['a', b] %}"), StmtKind::Include { ignore_missing: false, .. }));
-    let StmtKind::Import { template, alias } = stmt("{% import 'm.j2' as m without context %}") else {
+    assert!(matches!(
+        stmt("{% include ['a', b] %}"),
+        StmtKind::Include {
+            ignore_missing: false,
+            ..
+        }
+    ));
+    let StmtKind::Import { template, alias } = stmt("{% import 'm.j2' as m without context %}")
+    else {
         panic!()
     };
     assert_eq!((sx(&template), alias.as_str()), ("\"m.j2\"".into(), "m"));
-    let StmtKind::FromImport { names, .. } = stmt("{% from 'os' import popen as p, system, %}") else {
+    let StmtKind::FromImport { names, .. } = stmt("{% from 'os' import popen as p, system, %}")
+    else {
         panic!()
     };
     assert_eq!(
         names,
         vec![("popen".into(), Some("p".into())), ("system".into(), None)]
     );
-    assert!(matches!(stmt("{% extends base %}"), StmtKind::Extends { .. }));
-    let StmtKind::Block { name, body } = stmt("{% block content scoped %}x{% endblock content %}") else {
+    assert!(matches!(
+        stmt("{% extends base %}"),
+        StmtKind::Extends { .. }
+    ));
+    let StmtKind::Block { name, body } = stmt("{% block content scoped %}x{% endblock content %}")
+    else {
         panic!()
     };
     assert_eq!((name.as_str(), body.len()), ("content", 1));
@@ -365,14 +413,23 @@ fn template_loading_statements() {
 
 #[test]
 fn other_statements() {
-    let StmtKind::With { assignments, body } = stmt("{% with a = 1, b = c %}{{ a }}{% endwith %}") else {
+    let StmtKind::With { assignments, body } = stmt("{% with a = 1, b = c %}{{ a }}{% endwith %}")
+    else {
         panic!()
     };
     assert_eq!((assignments.len(), body.len()), (2, 1));
-    assert!(matches!(stmt("{% autoescape false %}x{% endautoescape %}"), StmtKind::Autoescape { .. }));
-    let StmtKind::Do(e) = stmt("{% do ns.items.append(x) %}") else { panic!() };
+    assert!(matches!(
+        stmt("{% autoescape false %}x{% endautoescape %}"),
+        StmtKind::Autoescape { .. }
+    ));
+    let StmtKind::Do(e) = stmt("{% do ns.items.append(x) %}") else {
+        panic!()
+    };
     assert_eq!(sx(&e), "(call (. (. ns items) append) x)");
-    assert!(matches!(stmt("{% generation %}{{ m }}{% endgeneration %}"), StmtKind::Generation { .. }));
+    assert!(matches!(
+        stmt("{% generation %}{{ m }}{% endgeneration %}"),
+        StmtKind::Generation { .. }
+    ));
 }
 
 #[test]
@@ -407,7 +464,10 @@ fn limits_are_errors_not_crashes() {
         max_bytes: 10,
         ..Limits::default()
     };
-    assert_eq!(parse_with("{{ a }} and more", &small).unwrap_err().kind, ErrorKind::TooLarge);
+    assert_eq!(
+        parse_with("{{ a }} and more", &small).unwrap_err().kind,
+        ErrorKind::TooLarge
+    );
     // Parentheses, unary operators, attribute chains, long sums and nested blocks.
     let deep_parens = format!("{{{{ {}x{} }}}}", "(".repeat(10_000), ")".repeat(10_000));
     assert_eq!(parse(&deep_parens).unwrap_err().kind, ErrorKind::TooDeep);
@@ -438,11 +498,20 @@ fn limits_are_errors_not_crashes() {
         max_depth: 6,
         ..Limits::default()
     };
-    assert!(parse_with("{% if a %}{% if b %}{{ (x) }}{% endif %}{% endif %}", &shallow).is_ok());
+    assert!(
+        parse_with(
+            "{% if a %}{% if b %}{{ (x) }}{% endif %}{% endif %}",
+            &shallow
+        )
+        .is_ok()
+    );
     assert_eq!(
-        parse_with("{% if a %}{% if b %}{{ ((x)) }}{% endif %}{% endif %}", &shallow)
-            .unwrap_err()
-            .kind,
+        parse_with(
+            "{% if a %}{% if b %}{{ ((x)) }}{% endif %}{% endif %}",
+            &shallow
+        )
+        .unwrap_err()
+        .kind,
         ErrorKind::TooDeep
     );
     let few_nodes = Limits {
@@ -450,9 +519,15 @@ fn limits_are_errors_not_crashes() {
         ..Limits::default()
     };
     let many = "{{ x }}".repeat(100);
-    assert_eq!(parse_with(&many, &few_nodes).unwrap_err().kind, ErrorKind::TooManyNodes);
+    assert_eq!(
+        parse_with(&many, &few_nodes).unwrap_err().kind,
+        ErrorKind::TooManyNodes
+    );
     let wide = format!("{{{{ [{}] }}}}", "1,".repeat(30));
-    assert_eq!(parse_with(&wide, &few_nodes).unwrap_err().kind, ErrorKind::TooManyNodes);
+    assert_eq!(
+        parse_with(&wide, &few_nodes).unwrap_err().kind,
+        ErrorKind::TooManyNodes
+    );
     assert!(ErrorKind::TooDeep.is_limit() && !ErrorKind::Syntax.is_limit());
 }
 
@@ -477,10 +552,58 @@ mod props {
     use proptest::prelude::*;
 
     const PIECES: &[&str] = &[
-        "{{", "}}", "{%", "%}", "{#", "#}", "-", "+", "'", "\"", "\\x", "\\N{", "(", ")", "[",
-        "]", "{", "}", ".", "|", ",", ":", "=", "==", "**", "~", " ", "\n", "x", "if", "for",
-        "in", "endif", "endfor", "set", "raw", "endraw", "is", "not", "else", "macro", "call",
-        "1", "1.5e", "0x", "é", "__class__", "attr", "(", "as", "import", "from",
+        "{{",
+        "}}",
+        "{%",
+        "%}",
+        "{#",
+        "#}",
+        "-",
+        "+",
+        "'",
+        "\"",
+        "\\x",
+        "\\N{",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        ".",
+        "|",
+        ",",
+        ":",
+        "=",
+        "==",
+        "**",
+        "~",
+        " ",
+        "\n",
+        "x",
+        "if",
+        "for",
+        "in",
+        "endif",
+        "endfor",
+        "set",
+        "raw",
+        "endraw",
+        "is",
+        "not",
+        "else",
+        "macro",
+        "call",
+        "1",
+        "1.5e",
+        "0x",
+        "é",
+        "__class__",
+        "attr",
+        "(",
+        "as",
+        "import",
+        "from",
     ];
 
     proptest! {

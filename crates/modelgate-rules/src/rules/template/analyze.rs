@@ -339,7 +339,14 @@ impl<'t> Walker<'t> {
                 self.expr(template, None);
                 let name = fold_str(template, &self.scope).unwrap_or_else(|| self.render(template));
                 let chain = format!("{{% {} {} %}}", kind.keyword(), self.render(template));
-                self.hit_raw(HitKind::Include, &name, kind.keyword(), s.offset, chain, true);
+                self.hit_raw(
+                    HitKind::Include,
+                    &name,
+                    kind.keyword(),
+                    s.offset,
+                    chain,
+                    true,
+                );
                 match kind {
                     StmtKind::Import { alias, .. } => self.scope.bind(alias, Binding::Opaque),
                     StmtKind::FromImport { names, .. } => {
@@ -374,18 +381,17 @@ impl<'t> Walker<'t> {
 
     /// An attribute (or item, or `attr`) access named `name` on `obj`.
     fn access(&mut self, name: &str, how: &'static str, obj: &Expr, at: &Expr, root: &Expr) {
-        if is_dunder(name) {
-            self.hit(HitKind::Dunder, name, how, at, root);
-        } else if INTERNAL_ATTRS.contains(&name) {
+        if is_dunder(name) || INTERNAL_ATTRS.contains(&name) {
             self.hit(HitKind::Dunder, name, how, at, root);
         }
         if PROCESS.contains(&name) || PROCESS_ATTRS.contains(&name) {
             self.hit(HitKind::Process, name, how, at, root);
         }
-        if let ExprKind::Name(g) = &obj.kind {
-            if GADGETS.contains(&g.as_str()) && self.free(g) {
-                self.hit(HitKind::Gadget, g, how, obj, root);
-            }
+        if let ExprKind::Name(g) = &obj.kind
+            && GADGETS.contains(&g.as_str())
+            && self.free(g)
+        {
+            self.hit(HitKind::Gadget, g, how, obj, root);
         }
     }
 
@@ -399,7 +405,11 @@ impl<'t> Walker<'t> {
                 | ExprKind::Call { .. }
                 | ExprKind::Filter { input: Some(_), .. }
         );
-        let chain_root = if on_chain { Some(root.unwrap_or(e)) } else { root };
+        let chain_root = if on_chain {
+            Some(root.unwrap_or(e))
+        } else {
+            root
+        };
         let r = chain_root.unwrap_or(e);
         match &e.kind {
             ExprKind::Name(n) => {
@@ -417,7 +427,14 @@ impl<'t> Walker<'t> {
                 if dunder_piece(s) {
                     self.hit_raw(HitKind::Dunder, s, "string", e.offset, repr(s), false);
                 } else if let Some(d) = format_field_dunder(s) {
-                    self.hit_raw(HitKind::Dunder, &d, "format string", e.offset, repr(s), true);
+                    self.hit_raw(
+                        HitKind::Dunder,
+                        &d,
+                        "format string",
+                        e.offset,
+                        repr(s),
+                        true,
+                    );
                 }
                 // `'system'` is also a chat role.
                 if PROCESS.contains(&s.as_str())
@@ -441,7 +458,8 @@ impl<'t> Walker<'t> {
                 match &func.kind {
                     ExprKind::Attr { name, .. } => {
                         self.facts.inventory.methods.insert(name.clone());
-                        if PROCESS.contains(&name.as_str()) || PROCESS_ATTRS.contains(&name.as_str())
+                        if PROCESS.contains(&name.as_str())
+                            || PROCESS_ATTRS.contains(&name.as_str())
                         {
                             self.hit(HitKind::Process, name, "call", e, r);
                         }
@@ -498,8 +516,8 @@ impl<'t> Walker<'t> {
     fn filter(&mut self, input: Option<&Expr>, name: &str, args: &Args, at: &Expr, root: &Expr) {
         let arg = |i: usize| args.positional.get(i);
         if name == "attr" {
-            match arg(0) {
-                Some(a) => match fold_str(a, &self.scope) {
+            if let Some(a) = arg(0) {
+                match fold_str(a, &self.scope) {
                     Some(k) => {
                         if let Some(obj) = input {
                             self.access(&k, "attr filter", obj, at, root);
@@ -508,8 +526,7 @@ impl<'t> Walker<'t> {
                         }
                     }
                     None => self.hit(HitKind::Gadget, "attr(<computed>)", "attr filter", at, root),
-                },
-                None => {}
+                }
             }
             return;
         }

@@ -63,7 +63,11 @@ pub fn fold(e: &Expr, scope: &Scope, hops: usize) -> Option<Val> {
             if items.len() > MAX_LEN {
                 return None;
             }
-            items.iter().map(f).collect::<Option<Vec<_>>>().map(Val::List)
+            items
+                .iter()
+                .map(f)
+                .collect::<Option<Vec<_>>>()
+                .map(Val::List)
         }
         // A dict iterates (and joins) as its keys.
         ExprKind::Dict(pairs) => pairs
@@ -137,7 +141,9 @@ pub fn fold(e: &Expr, scope: &Scope, hops: usize) -> Option<Val> {
             let Val::Int(i) = f(key)? else { return None };
             let items = v.items()?;
             let idx = if i < 0 {
-                items.len().checked_sub(usize::try_from(i.unsigned_abs()).ok()?)?
+                items
+                    .len()
+                    .checked_sub(usize::try_from(i.unsigned_abs()).ok()?)?
             } else {
                 usize::try_from(i).ok()?
             };
