@@ -391,3 +391,31 @@ fn mutated_templates_never_panic() {
     // Some mutations keep the template valid, most break it.
     assert!(parsed > 20 && parsed < 590, "{parsed}");
 }
+
+/// Throughput of parse + analysis over the real templates (`--ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_throughput() {
+    let texts: Vec<String> = std::fs::read_dir(dir("real"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let rounds = 20;
+    let start = std::time::Instant::now();
+    let mut nodes = 0;
+    for _ in 0..rounds {
+        for t in &texts {
+            let tree = modelgate_formats::chat_template::parse(t).unwrap();
+            nodes += modelgate_rules::rules::template::analyze::analyze(&tree).nodes;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{} templates, {bytes} bytes, {} nodes per round: {:.1} MB/s, {:.0} µs per template",
+        texts.len(),
+        nodes / rounds,
+        (bytes * rounds) as f64 / secs / 1e6,
+        secs * 1e6 / (rounds * texts.len()) as f64
+    );
+}

@@ -370,21 +370,15 @@ impl<'a> Parser<'a> {
                 let template = self.parse_expression(true)?;
                 self.expect_keyword("import")?;
                 let mut names = Vec::new();
+                // As Jinja2: names separated by commas (none trailing), optionally ending
+                // in `with context` / `without context`.
                 loop {
-                    if matches!(self.peek(), Tok::BlockEnd) {
-                        break;
-                    }
-                    if (self.is_name("with") || self.is_name("without"))
-                        && matches!(self.peek_at(1), Tok::Name(n) if n == "context")
-                    {
-                        self.import_context()?;
-                        break;
-                    }
                     if !names.is_empty() {
                         self.expect_op(",")?;
-                        if matches!(self.peek(), Tok::BlockEnd) {
-                            break;
-                        }
+                    }
+                    if self.at_import_context() {
+                        self.import_context()?;
+                        break;
                     }
                     let name = self.expect_name()?;
                     let alias = if self.eat_name("as") {
@@ -393,6 +387,13 @@ impl<'a> Parser<'a> {
                         None
                     };
                     names.push((name, alias));
+                    if self.at_import_context() {
+                        self.import_context()?;
+                        break;
+                    }
+                    if !self.is_op(",") {
+                        break;
+                    }
                 }
                 if names.is_empty() {
                     return Err(self.unexpected("a name to import"));
@@ -469,10 +470,13 @@ impl<'a> Parser<'a> {
         self.stmt(kind, off)
     }
 
-    fn import_context(&mut self) -> PResult<()> {
-        if (self.is_name("with") || self.is_name("without"))
+    fn at_import_context(&self) -> bool {
+        (self.is_name("with") || self.is_name("without"))
             && matches!(self.peek_at(1), Tok::Name(n) if n == "context")
-        {
+    }
+
+    fn import_context(&mut self) -> PResult<()> {
+        if self.at_import_context() {
             self.bump();
             self.bump();
         }
@@ -563,11 +567,9 @@ impl<'a> Parser<'a> {
         self.expect_op("(")?;
         let mut params = Vec::new();
         while !self.is_op(")") {
+            // No trailing comma, as in Jinja2.
             if !params.is_empty() {
                 self.expect_op(",")?;
-                if self.is_op(")") {
-                    break;
-                }
             }
             let name = self.expect_name()?;
             let default = if self.eat_op("=") {
@@ -983,11 +985,9 @@ impl<'a> Parser<'a> {
                 let key_off = self.offset();
                 let mut keys = Vec::new();
                 while !self.is_op("]") {
+                    // No trailing comma, as in Jinja2.
                     if !keys.is_empty() {
                         self.expect_op(",")?;
-                        if self.is_op("]") {
-                            break;
-                        }
                     }
                     keys.push(self.parse_subscribed()?);
                 }

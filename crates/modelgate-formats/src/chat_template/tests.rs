@@ -225,6 +225,8 @@ fn postfix_filters_tests() {
     assert_eq!(expr("a[:2]"), "([] a (slice _ 2 _))");
     assert_eq!(expr("a[1:2:3]"), "([] a (slice 1 2 3))");
     assert_eq!(expr("a[1, 2]"), "([] a (tuple 1 2))");
+    assert!(parse("{{ a[1,] }}").is_err() && parse("{{ a[] }}").is_err());
+    assert_eq!(expr("f(1,)"), "(call f 1)");
     assert_eq!(expr("f(1, x, k=2, *a, **kw)"), "(call f 1 x k=2 *a **kw)");
     assert_eq!(expr("f()()"), "(call (call f ) )");
     assert_eq!(expr("a.b(c).d"), "(. (call (. a b) c) d)");
@@ -392,7 +394,8 @@ fn template_loading_statements() {
         panic!()
     };
     assert_eq!((sx(&template), alias.as_str()), ("\"m.j2\"".into(), "m"));
-    let StmtKind::FromImport { names, .. } = stmt("{% from 'os' import popen as p, system, %}")
+    let StmtKind::FromImport { names, .. } =
+        stmt("{% from 'os' import popen as p, system with context %}")
     else {
         panic!()
     };
