@@ -197,6 +197,23 @@ fn dunder_access_rule() {
         set(&["TPL001"])
     );
     assert_eq!(codes_of("{{ dict(__globals__=1) }}"), set(&["TPL001"]));
+    // A loop variable over constant names: every name is checked.
+    let (f, _) = scan_template(
+        "t.jinja",
+        "{% for n in ['a', '__cla' ~ 'ss__'] %}{{ x|attr(n) }}{{ y[n] }}{% endfor %}",
+    );
+    let d = finding(&f, "TPL001");
+    assert_eq!(d.confidence, modelgate_core::Confidence::High);
+    let tokens: Vec<&str> = d
+        .evidence
+        .iter()
+        .filter(|e| e.key == "token")
+        .map(|e| e.value.as_str())
+        .collect();
+    assert!(
+        tokens.contains(&"__class__ (attr filter)") && tokens.contains(&"__class__ (subscript)"),
+        "{tokens:?}"
+    );
     // Only a string piece: reported, with medium confidence.
     let (f, _) = scan_template("t.jinja", "{{ '__init__' }}");
     assert_eq!(

@@ -101,6 +101,11 @@ impl<'a> Lexer<'a> {
             self.text(self.pos, start)?;
             match self.b.get(start + 1) {
                 Some(b'#') => {
+                    // Jinja2 drops a comment opener that ends the template.
+                    if self.skip_ws_control(start + 2) >= self.b.len() {
+                        self.push(Tok::Eof, self.b.len())?;
+                        return Ok(());
+                    }
                     let end = find(self.b, start + 2, b"#}").ok_or_else(|| {
                         self.err(ErrorKind::Unterminated, start, "comment is never closed")
                     })?;

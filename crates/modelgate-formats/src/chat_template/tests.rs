@@ -113,6 +113,9 @@ fn text_output_comments() {
     assert_eq!(t.body[1].offset, 24);
     assert!(parse("").unwrap().body.is_empty());
     assert!(parse("{#- c -#}").unwrap().body.is_empty());
+    // As Jinja2: a comment opener at the very end is dropped, one with content is an error.
+    assert_eq!(parse("a{#").unwrap().body.len(), 1);
+    assert_eq!(parse("a{# x").unwrap_err().kind, ErrorKind::Unterminated);
 }
 
 #[test]
@@ -658,5 +661,10 @@ fn agrees_with_jinja2() {
             ));
         }
     }
-    assert!(disagree.is_empty(), "{} disagreements:\n{}", disagree.len(), disagree.join("\n"));
+    assert!(
+        disagree.is_empty(),
+        "{} disagreements:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
 }

@@ -4,7 +4,7 @@
 //! template uses. Names computed by string building are folded first (`fold`), so
 //! `x['__cl' ~ 'ass__']` and `x|attr('\x5f\x5fclass\x5f\x5f')` read as `__class__`.
 
-use super::fold::{MAX_HOPS, fold_str};
+use super::fold::{MAX_HOPS, Val, fold, fold_str};
 use super::scope::{Binding, Scope};
 use modelgate_formats::chat_template::ast::{Args, Expr, ExprKind, Stmt, StmtKind, Template};
 use std::collections::BTreeSet;
@@ -448,7 +448,7 @@ impl<'t> Walker<'t> {
                 self.expr(obj, chain_root);
             }
             ExprKind::Item { obj, key } => {
-                if let Some(k) = fold_str(key, &self.scope) {
+                for k in self.candidates(key) {
                     self.access(&k, "subscript", obj, e, r);
                 }
                 self.expr(obj, chain_root);
@@ -490,6 +490,28 @@ impl<'t> Walker<'t> {
         }
     }
 
+    /// The names a key or attribute-name expression can take: its folded value, or every
+    /// value of a constant list a loop variable runs over
+    /// (`{% for n in ['__class__'] %}{{ x|attr(n) }}`).
+    fn candidates(&self, key: &Expr) -> Vec<String> {
+        if let Some(k) = fold_str(key, &self.scope) {
+            return vec![k];
+        }
+        if let ExprKind::Name(n) = &key.kind
+            && let Some(Binding::LoopItem(iter)) = self.scope.binding(n)
+            && let Some(Val::List(items)) = fold(iter, &self.scope, MAX_HOPS)
+        {
+            return items
+                .into_iter()
+                .filter_map(|v| match v {
+                    Val::Str(s) => Some(s),
+                    _ => None,
+                })
+                .collect();
+        }
+        Vec::new()
+    }
+
     fn children(&mut self, e: &'t Expr) {
         let mut kids = Vec::new();
         e.for_each_child(|c| kids.push(c));
@@ -517,15 +539,16 @@ impl<'t> Walker<'t> {
         let arg = |i: usize| args.positional.get(i);
         if name == "attr" {
             if let Some(a) = arg(0) {
-                match fold_str(a, &self.scope) {
-                    Some(k) => {
-                        if let Some(obj) = input {
-                            self.access(&k, "attr filter", obj, at, root);
-                        } else if is_dunder(&k) {
-                            self.hit(HitKind::Dunder, &k, "attr filter", at, root);
-                        }
+                let names = self.candidates(a);
+                for k in &names {
+                    if let Some(obj) = input {
+                        self.access(k, "attr filter", obj, at, root);
+                    } else if is_dunder(k) {
+                        self.hit(HitKind::Dunder, k, "attr filter", at, root);
                     }
-                    None => self.hit(HitKind::Gadget, "attr(<computed>)", "attr filter", at, root),
+                }
+                if fold_str(a, &self.scope).is_none() {
+                    self.hit(HitKind::Gadget, "attr(<computed>)", "attr filter", at, root);
                 }
             }
             return;
