@@ -153,6 +153,13 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The `%}` that opens a statement body; Jinja2 allows a colon before it, for Python
+    /// compatibility (`{% if x: %}`).
+    fn body_start(&mut self) -> PResult<()> {
+        self.eat_op(":");
+        self.expect_block_end()
+    }
+
     fn expect_block_end(&mut self) -> PResult<()> {
         if matches!(self.peek(), Tok::BlockEnd) {
             self.bump();
@@ -312,7 +319,7 @@ impl<'a> Parser<'a> {
             "macro" => {
                 let name = self.expect_name()?;
                 let params = self.parse_signature()?;
-                self.expect_block_end()?;
+                self.body_start()?;
                 let body = self.body_until("endmacro")?;
                 StmtKind::Macro { name, params, body }
             }
@@ -331,13 +338,13 @@ impl<'a> Parser<'a> {
                         "expected a call after 'call'",
                     ));
                 }
-                self.expect_block_end()?;
+                self.body_start()?;
                 let body = self.body_until("endcall")?;
                 StmtKind::CallBlock { call, params, body }
             }
             "filter" => {
                 let filter = self.parse_filter_chain(None, true)?;
-                self.expect_block_end()?;
+                self.body_start()?;
                 let body = self.body_until("endfilter")?;
                 StmtKind::FilterBlock { filter, body }
             }
@@ -410,7 +417,7 @@ impl<'a> Parser<'a> {
                 let name = self.expect_name()?;
                 self.eat_name("scoped");
                 self.eat_name("required");
-                self.expect_block_end()?;
+                self.body_start()?;
                 let body = self.subparse(&["endblock"])?;
                 self.end_tag()?;
                 if let Tok::Name(_) = self.peek() {
@@ -430,13 +437,13 @@ impl<'a> Parser<'a> {
                     let value = self.parse_expression(true)?;
                     assignments.push((target, value));
                 }
-                self.expect_block_end()?;
+                self.body_start()?;
                 let body = self.body_until("endwith")?;
                 StmtKind::With { assignments, body }
             }
             "autoescape" => {
                 let value = self.parse_expression(true)?;
-                self.expect_block_end()?;
+                self.body_start()?;
                 let body = self.body_until("endautoescape")?;
                 StmtKind::Autoescape { value, body }
             }
@@ -454,7 +461,7 @@ impl<'a> Parser<'a> {
                 StmtKind::Continue
             }
             "generation" => {
-                self.expect_block_end()?;
+                self.body_start()?;
                 let body = self.body_until("endgeneration")?;
                 StmtKind::Generation { body }
             }
@@ -488,7 +495,7 @@ impl<'a> Parser<'a> {
         let mut otherwise = Vec::new();
         let mut test = self.parse_tuple(false, false, &[], false)?;
         loop {
-            self.expect_block_end()?;
+            self.body_start()?;
             let body = self.subparse(&["elif", "else", "endif"])?;
             branches.push((test, body));
             match self.end_tag()?.as_str() {
@@ -496,7 +503,7 @@ impl<'a> Parser<'a> {
                     test = self.parse_tuple(false, false, &[], false)?;
                 }
                 "else" => {
-                    self.expect_block_end()?;
+                    self.body_start()?;
                     otherwise = self.body_until("endif")?;
                     break;
                 }
@@ -522,11 +529,11 @@ impl<'a> Parser<'a> {
             None
         };
         let recursive = self.eat_name("recursive");
-        self.expect_block_end()?;
+        self.body_start()?;
         let body = self.subparse(&["endfor", "else"])?;
         let mut otherwise = Vec::new();
         if self.end_tag()? == "else" {
-            self.expect_block_end()?;
+            self.body_start()?;
             otherwise = self.body_until("endfor")?;
         } else {
             self.expect_block_end()?;
@@ -553,7 +560,7 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        self.expect_block_end()?;
+        self.body_start()?;
         let body = self.body_until("endset")?;
         Ok(StmtKind::SetBlock {
             target,
@@ -992,17 +999,14 @@ impl<'a> Parser<'a> {
                     keys.push(self.parse_subscribed()?);
                 }
                 self.expect_op("]")?;
-                let key = if keys.len() == 1 {
-                    keys.pop().ok_or_else(|| self.error("empty subscript"))?
-                } else if keys.is_empty() {
-                    return Err(ParseError::new(
-                        self.text,
-                        ErrorKind::Syntax,
-                        key_off,
-                        "empty subscript",
-                    ));
-                } else {
-                    self.mk(ExprKind::Tuple(keys), key_off)?
+                // `a[]` is accepted by Jinja2 as an empty tuple key.
+                let key = match keys.pop() {
+                    Some(k) if keys.is_empty() => k,
+                    Some(k) => {
+                        keys.push(k);
+                        self.mk(ExprKind::Tuple(keys), key_off)?
+                    }
+                    None => self.mk(ExprKind::Tuple(Vec::new()), key_off)?,
                 };
                 e = self.mk(
                     ExprKind::Item {

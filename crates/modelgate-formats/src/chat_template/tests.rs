@@ -228,7 +228,8 @@ fn postfix_filters_tests() {
     assert_eq!(expr("a[:2]"), "([] a (slice _ 2 _))");
     assert_eq!(expr("a[1:2:3]"), "([] a (slice 1 2 3))");
     assert_eq!(expr("a[1, 2]"), "([] a (tuple 1 2))");
-    assert!(parse("{{ a[1,] }}").is_err() && parse("{{ a[] }}").is_err());
+    assert!(parse("{{ a[1,] }}").is_err());
+    assert_eq!(expr("a[]"), "([] a (tuple ))");
     assert_eq!(expr("f(1,)"), "(call f 1)");
     assert_eq!(expr("f(1, x, k=2, *a, **kw)"), "(call f 1 x k=2 *a **kw)");
     assert_eq!(expr("f()()"), "(call (call f ) )");
@@ -271,6 +272,15 @@ fn if_statements() {
         }]
     );
     assert!(matches!(stmt("{% if a %}{% endif %}"), StmtKind::If { .. }));
+    // A colon may open a body, as in Python.
+    assert!(matches!(
+        stmt("{% if a: %}x{% elif b: %}{% else: %}{% endif %}"),
+        StmtKind::If { .. }
+    ));
+    assert!(
+        parse("{% for x in y: %}{% else: %}{% endfor %}{% macro m(): %}{% endmacro %}").is_ok()
+    );
+    assert!(parse("{% do x: %}").is_err());
 }
 
 #[test]
