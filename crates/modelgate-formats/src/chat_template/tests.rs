@@ -678,3 +678,29 @@ fn agrees_with_jinja2() {
         disagree.join("\n")
     );
 }
+
+/// Parser throughput over the real fixture templates (`--ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_parse_throughput() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/templates/real");
+    let texts: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let rounds = 50;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        for t in &texts {
+            assert!(parse(t).is_ok());
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "parse: {} templates, {bytes} bytes: {:.1} MB/s",
+        texts.len(),
+        (bytes * rounds) as f64 / secs / 1e6
+    );
+}
