@@ -436,3 +436,36 @@ fn measure_throughput() {
         secs * 1e6 / (rounds * texts.len()) as f64
     );
 }
+
+/// Folding through chains of `{% set %}` is budgeted: an exponential chain is cut short and
+/// reported, and a flood of string pieces does not crowd out the accesses.
+#[test]
+fn analysis_budgets() {
+    let mut t = String::from("{% set v0 = 1 %}");
+    // Within the `{% set %}` indirection limit, so only the budget stops it (8^7 steps).
+    for i in 1..8 {
+        let p = i - 1;
+        t.push_str(&format!(
+            "{{% set v{i} = v{p} + v{p} + v{p} + v{p} + v{p} + v{p} + v{p} + v{p} %}}"
+        ));
+    }
+    t.push_str("{{ x[v7] }}{{ cycler.__init__ }}");
+    let start = std::time::Instant::now();
+    let (f, _) = scan_template("t.jinja", &t);
+    assert!(start.elapsed().as_secs() < 20);
+    let u = finding(&f, "TPL004");
+    assert_eq!(u.evidence_value("error"), Some("fold-budget"));
+    assert_eq!(u.kind, modelgate_core::Kind::Budget);
+    assert!(f.iter().any(|f| f.code == "TPL001") && f.iter().any(|f| f.code == "TPL002"));
+
+    let flood = "{{ '__x' }}".repeat(2000) + "{{ lipsum.__globals__.os.popen('id') }}";
+    let (f, _) = scan_template("t.jinja", &flood);
+    let d = finding(&f, "TPL001");
+    assert_eq!(d.confidence, modelgate_core::Confidence::High);
+    assert!(
+        d.message.contains("lipsum.__globals__.os.popen('id')"),
+        "{}",
+        d.message
+    );
+    assert!(f.iter().any(|f| f.code == "TPL003"));
+}

@@ -4,10 +4,10 @@
 //! template uses. Names computed by string building are folded first (`fold`), so
 //! `x['__cl' ~ 'ass__']` and `x|attr('\x5f\x5fclass\x5f\x5f')` read as `__class__`.
 
-use super::fold::{MAX_HOPS, Val, fold, fold_str};
+use super::fold::{MAX_HOPS, Val, fold_str, fold_value};
 use super::scope::{Binding, Scope};
 use modelgate_formats::chat_template::ast::{Args, Expr, ExprKind, Stmt, StmtKind, Template};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Jinja (and transformers) globals that are Python callables or objects: from them a
 /// template reaches `__globals__` and the interpreter.
@@ -137,15 +137,19 @@ pub struct Facts {
     pub hits: Vec<Hit>,
     pub inventory: Inventory,
     pub nodes: usize,
+    /// Name folding stopped somewhere for lack of budget (names built from pieces there
+    /// were not worked out).
+    pub fold_budget_exhausted: bool,
 }
 
-/// Most hits kept per template.
-const MAX_HITS: usize = 512;
+/// Most hits kept per template, per kind and per access/string.
+const MAX_HITS: usize = 256;
 /// Longest reconstructed chain.
 const MAX_CHAIN: usize = 240;
 
 pub fn analyze(t: &Template) -> Facts {
     let mut w = Walker {
+        counts: BTreeMap::new(),
         scope: Scope::default(),
         facts: Facts {
             nodes: t.nodes,
@@ -153,6 +157,7 @@ pub fn analyze(t: &Template) -> Facts {
         },
     };
     w.stmts(&t.body);
+    w.facts.fold_budget_exhausted = w.scope.exhausted();
     w.facts
 }
 
@@ -193,6 +198,7 @@ fn format_field_dunder(s: &str) -> Option<String> {
 struct Walker<'t> {
     scope: Scope<'t>,
     facts: Facts,
+    counts: BTreeMap<(HitKind, bool), usize>,
 }
 
 impl<'t> Walker<'t> {
@@ -209,9 +215,13 @@ impl<'t> Walker<'t> {
         chain: String,
         access: bool,
     ) {
-        if self.facts.hits.len() >= MAX_HITS {
+        // Capped per kind and per access/string, so a flood of harmless-looking string
+        // pieces cannot crowd the accesses out.
+        let bucket = self.counts.entry((kind, access)).or_insert(0);
+        if *bucket >= MAX_HITS {
             return;
         }
+        *bucket += 1;
         self.facts.hits.push(Hit {
             kind,
             name: name.to_string(),
@@ -499,7 +509,7 @@ impl<'t> Walker<'t> {
         }
         if let ExprKind::Name(n) = &key.kind
             && let Some(Binding::LoopItem(iter)) = self.scope.binding(n)
-            && let Some(Val::List(items)) = fold(iter, &self.scope, MAX_HOPS)
+            && let Some(Val::List(items)) = fold_value(iter, &self.scope)
         {
             return items
                 .into_iter()

@@ -43,13 +43,22 @@ fn bounded(s: String) -> Option<Val> {
 
 /// The string an expression evaluates to, when it is known statically.
 pub fn fold_str(e: &Expr, scope: &Scope) -> Option<String> {
-    match fold(e, scope, MAX_HOPS)? {
+    match fold_value(e, scope)? {
         Val::Str(s) => Some(s),
         _ => None,
     }
 }
 
-pub fn fold(e: &Expr, scope: &Scope, hops: usize) -> Option<Val> {
+/// The value of an expression, when it is known statically.
+pub fn fold_value(e: &Expr, scope: &Scope) -> Option<Val> {
+    scope.refuel();
+    fold(e, scope, MAX_HOPS)
+}
+
+fn fold(e: &Expr, scope: &Scope, hops: usize) -> Option<Val> {
+    if !scope.burn() {
+        return None;
+    }
     let f = |x: &Expr| fold(x, scope, hops);
     match &e.kind {
         ExprKind::Str(s) => Some(Val::Str(s.clone())),

@@ -57,6 +57,18 @@ pub fn check(cx: &mut ScanCx, path: &VirtualPath, base: Option<u64>, source: &st
     match parse_and_analyze(text) {
         Ok(facts) => {
             emit_hits(cx, &origin, &facts.hits);
+            if facts.fold_budget_exhausted {
+                let mut f = unparseable::META
+                    .finding(
+                        origin.at(0),
+                        format!("chat template {source} builds names too elaborately to be worked out within the analysis budget"),
+                    )
+                    .with("template", source)
+                    .with("error", "fold-budget")
+                    .help("Some names built from pieces were not worked out; review the template by hand");
+                f.kind = Kind::Budget;
+                cx.emit(f);
+            }
             cx.emit(inventory_finding(&origin, &facts));
         }
         Err(e) => {
