@@ -306,7 +306,7 @@ fn unparseable_rule() {
 fn inventory_rule() {
     let (f, v) = scan_template(
         "t.jinja",
-        "{% set ns = namespace(n=0) %}{% for m in messages if m.role != 'system' %}{{ m.content|trim|tojson }}{% if m.content is string %}{{ m.content.strip() }}{% endif %}{% endfor %}{{ bos_token }}",
+        "{% set ns = namespace(n=0) %}{% for m in messages if m.role != 'system' %}{{ loop.index ~ m.content|trim|tojson }}{% if m.content is string %}{{ m.content.strip() }}{% endif %}{% endfor %}{{ bos_token }}",
     );
     assert_eq!(v, Verdict::Clean);
     let i = finding(&f, "TPL006");

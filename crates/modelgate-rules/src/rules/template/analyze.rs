@@ -316,6 +316,8 @@ impl<'t> Walker<'t> {
                     ExprKind::Name(n) => self.scope.bind(n, Binding::LoopItem(iter)),
                     _ => self.bind_target(target, Binding::Opaque),
                 }
+                // Jinja's loop object is local to the loop body.
+                self.scope.bind("loop", Binding::Opaque);
                 if let Some(f) = filter {
                     self.expr(f, None);
                 }
@@ -324,6 +326,9 @@ impl<'t> Walker<'t> {
             }
             StmtKind::Macro { name, params, body } => {
                 self.scope.bind(name, Binding::Opaque);
+                for implicit in ["caller", "varargs", "kwargs"] {
+                    self.scope.bind(implicit, Binding::Opaque);
+                }
                 for p in params {
                     if let Some(d) = &p.default {
                         self.expr(d, None);
