@@ -110,12 +110,10 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
         None => {}
     }
     let first = data.iter().copied().find(|b| !b.is_ascii_whitespace());
-    if matches!(first, Some(b'{') | Some(b'['))
-        && std::str::from_utf8(head(4096.min(data.len()))).is_ok()
-    {
+    if matches!(first, Some(b'{') | Some(b'[')) && utf8_head(head(4096.min(data.len()))) {
         return FormatId::Json;
     }
-    if !data.is_empty() && std::str::from_utf8(head(4096.min(data.len()))).is_ok() {
+    if !data.is_empty() && utf8_head(head(4096.min(data.len()))) {
         return FormatId::Text;
     }
     FormatId::Unknown
@@ -239,9 +237,31 @@ fn looks_like_onnx(data: &[u8]) -> bool {
     matches!(data.get(..3), Some([0x08, v, next]) if (3..=12).contains(v) && matches!(next, 0x12 | 0x1a | 0x22 | 0x2a | 0x3a | 0x42))
 }
 
+/// Whether a prefix of a file is UTF-8; a character cut in two at the end of the prefix
+/// does not count against it.
+fn utf8_head(prefix: &[u8]) -> bool {
+    match std::str::from_utf8(prefix) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_character_cut_by_the_sniff_window_is_still_text() {
+        let mut t = "{{ x }}".to_string();
+        t.push_str(&"a".repeat(4095 - t.len()));
+        t.push_str("｜end");
+        assert_eq!(sniff(t.as_bytes(), "chat_template.jinja"), FormatId::Json);
+        let mut j = "\"chat_template\": ".to_string();
+        j.push_str(&"a".repeat(4095 - j.len()));
+        j.push('é');
+        assert_eq!(sniff(j.as_bytes(), "x"), FormatId::Text);
+        assert_eq!(sniff(b"abc\xff", "x"), FormatId::Unknown);
+    }
 
     #[test]
     fn sniffs_by_content_not_name() {

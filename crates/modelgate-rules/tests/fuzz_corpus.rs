@@ -94,6 +94,9 @@ fn exercise(data: &[u8]) {
     let _ = modelgate_formats::gguf::parse(data);
     let text = String::from_utf8_lossy(data);
     let _ = modelgate_formats::chat_template::scan(&text);
+    if let Ok(t) = modelgate_formats::chat_template::parse(&text) {
+        let _ = modelgate_rules::rules::template::analyze::analyze(&t);
+    }
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
         let _ = modelgate_formats::keras::objects(&v);
     }

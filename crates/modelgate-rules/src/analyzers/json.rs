@@ -56,14 +56,16 @@ impl Analyzer for JsonAnalyzer {
         if lower.ends_with(".gguf") {
             return crate::analyzers::gguf::GgufAnalyzer.analyze(cx, art);
         }
-        if art.format == FormatId::Unknown {
+        // Template files: `{{` makes them sniff as JSON, plain text otherwise, and unknown
+        // when they are not UTF-8 (checked all the same, invalid bytes replaced).
+        if lower.ends_with(".jinja") || lower.ends_with(".jinja2") || lower.ends_with(".j2") {
+            if !d.is_empty() {
+                let text = String::from_utf8_lossy(d);
+                template::check(cx, &art.path, Some(0), &art.name, &text);
+            }
             return;
         }
-        // Template files: `{{` makes them sniff as JSON, plain text otherwise.
-        if lower.ends_with(".jinja") || lower.ends_with(".jinja2") || lower.ends_with(".j2") {
-            if let Ok(text) = std::str::from_utf8(d) {
-                template::check(cx, &art.path, Some(0), &art.name, text);
-            }
+        if art.format == FormatId::Unknown {
             return;
         }
         if art.format == FormatId::Text {
@@ -101,7 +103,13 @@ mod tests {
             Blob::from_vec(data.as_bytes().to_vec()),
             &Limits::default(),
         );
-        let mut c: Vec<String> = r.findings.iter().map(|f| f.code.clone()).collect();
+        // Information-level findings (the template inventory) are not listed.
+        let mut c: Vec<String> = r
+            .findings
+            .iter()
+            .filter(|f| f.severity > modelgate_core::Severity::Info)
+            .map(|f| f.code.clone())
+            .collect();
         c.sort();
         c.dedup();
         (c, r.verdict)

@@ -1,8 +1,7 @@
-//! Jinja chat templates (GGUF `tokenizer.chat_template*`, `tokenizer_config.json`,
-//! `chat_template.jinja`): a token-level scan of the template's code for sandbox-escape
-//! patterns. The template is never rendered and not parsed into an AST: the code regions
-//! (`{{ ... }}`, `{% ... %}`; comments and `{% raw %}` blocks skipped) are tokenized and the
-//! token stream is matched against known escape shapes. Output text is never inspected.
+//! The token-level escape scan that predates the parser, kept as the fallback for templates
+//! the parser rejects: the code regions (`{{ ... }}`, `{% ... %}`; comments and `{% raw %}`
+//! blocks skipped) are tokenized and the token stream is matched against known escape shapes.
+//! Output text is never inspected.
 
 /// What a hit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
