@@ -21,7 +21,9 @@ mod attribute;
 mod btree_v2;
 mod checksum;
 mod cursor;
+mod dataset;
 mod datatype;
+mod filters;
 mod fractal_heap;
 mod global_heap;
 mod links;
@@ -90,6 +92,17 @@ pub struct Limits {
     pub max_btree_nodes: usize,
     /// Most issues recorded.
     pub max_issues: usize,
+    /// Largest decompression ratio accepted for a filtered block (deflate's own maximum
+    /// is about 1032:1).
+    pub max_ratio: u64,
+    /// Most bytes of one dataset read (only byte, string and opaque datasets are read;
+    /// a larger one is read up to here and reported).
+    pub max_dataset_bytes: u64,
+    /// Most dataset bytes read for the file.
+    pub max_data_bytes: u64,
+    /// Deepest chain of shared messages followed (a shared message naming another
+    /// object header whose message is shared again).
+    pub max_shared_depth: usize,
 }
 
 impl Default for Limits {
@@ -104,6 +117,10 @@ impl Default for Limits {
             max_value_bytes: 256 << 20,
             max_btree_nodes: 100_000,
             max_issues: 256,
+            max_ratio: 1100,
+            max_dataset_bytes: 16 << 20,
+            max_data_bytes: 64 << 20,
+            max_shared_depth: 4,
         }
     }
 }
@@ -141,6 +158,28 @@ pub struct Object {
     pub kind: ObjectKind,
     pub attributes: Vec<Attribute>,
     pub other_links: Vec<OtherLink>,
+    /// The contents of a dataset whose elements are bytes, strings or opaque data (see
+    /// [`DatasetData`]); `None` for numeric datasets and everything else.
+    pub data: Option<DatasetData>,
+}
+
+/// The raw contents of a byte-like dataset.
+///
+/// Read policy: only datasets whose element type is a 1-byte integer, a fixed or
+/// variable-length string, opaque data, a variable-length sequence or an array of those
+/// are read (that is where a payload can be stored as data); numeric datasets (weights) are
+/// never read. At most [`Limits::max_dataset_bytes`] per dataset and
+/// [`Limits::max_data_bytes`] per file are read, row-major from the start; a dataset cut
+/// short is reported as a limit [`Issue`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetData {
+    /// `Bytes` for byte and opaque elements (all elements, concatenated), `Strings` for
+    /// string and variable-length elements (one per element).
+    pub value: Value,
+    /// Absolute file position of the data (or of its first chunk).
+    pub at: u64,
+    /// Whether only a prefix was read (the dataset is larger than the budget).
+    pub truncated: bool,
 }
 
 impl Object {

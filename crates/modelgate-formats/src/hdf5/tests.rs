@@ -438,3 +438,94 @@ fn checksums_are_verified() {
             .any(|i| i.error.to_string().contains("superblock: checksum"))
     );
 }
+
+const PICKLE: &[u8] =
+    b"\x80\x02cos\nsystem\nq\x00X\x16\x00\x00\x00echo modelgate-fixtureq\x01\x85q\x02Rq\x03.";
+
+fn object<'f>(f: &'f Hdf5File, path: &str) -> &'f Object {
+    f.objects.iter().find(|o| o.path == path).unwrap()
+}
+
+/// h5py byte, opaque and string datasets in contiguous, chunked (v1 B-tree, gzip +
+/// shuffle) and compact layouts are read whole; the numeric dataset is not read.
+#[test]
+fn byte_datasets_are_read_in_every_layout() {
+    let f = read("mal_h5_pickle_dataset.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    assert_eq!(object(&f, "/weights").data, None);
+    for p in [
+        "/payload/contiguous",
+        "/payload/chunked",
+        "/payload/compact",
+    ] {
+        let d = object(&f, p).data.as_ref().unwrap();
+        assert_eq!(d.value, Value::Bytes(PICKLE.to_vec()), "{p}");
+        assert!(!d.truncated);
+    }
+    let text = object(&f, "/payload/text").data.as_ref().unwrap();
+    let Value::Strings(s) = &text.value else {
+        panic!("{:?}", text.value)
+    };
+    assert_eq!(s.len(), 1);
+    assert!(s[0].starts_with(b"gAJjb3MKc3lzdGVt"), "{s:?}");
+}
+
+/// Layout message version 4: a filtered single chunk, and a 2-D dataset in gzip+shuffle
+/// chunks indexed by a fixed array, with edge chunks cut to the dataset's shape.
+#[test]
+fn layout_v4_chunk_indexes() {
+    let f = read("mal_h5_pickle_dataset_v4.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    for p in ["/single", "/fixed"] {
+        let d = object(&f, p).data.as_ref().unwrap();
+        assert_eq!(d.value, Value::Bytes(PICKLE.to_vec()), "{p}");
+    }
+    let f = read("ok_h5py_byte_datasets.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let image = object(&f, "/image").data.as_ref().unwrap();
+    assert_eq!(image.value, Value::Bytes((0..=255u8).collect()));
+    assert_eq!(
+        object(&f, "/labels").data.as_ref().unwrap().value,
+        Value::Strings(vec![b"cat".to_vec(), b"dog".to_vec(), b"bird".to_vec()])
+    );
+    assert_eq!(
+        object(&f, "/names").data.as_ref().unwrap().value,
+        Value::Strings(vec![b"alpha".to_vec(), b"beta".to_vec()])
+    );
+}
+
+/// Datasets over the byte budget are read up to it and reported; the file budget too.
+#[test]
+fn dataset_budgets_are_reported() {
+    let limits = Limits {
+        max_dataset_bytes: 20,
+        ..Limits::default()
+    };
+    let f = parse(&fixture("mal_h5_pickle_dataset.h5"), &limits).unwrap();
+    let d = object(&f, "/payload/chunked").data.as_ref().unwrap();
+    assert_eq!(d.value, Value::Bytes(PICKLE[..20].to_vec()));
+    assert!(d.truncated);
+    assert!(
+        f.issues
+            .iter()
+            .any(|i| i.path == "/payload/chunked" && i.error.is_limit()),
+        "{:?}",
+        f.issues
+    );
+    let limits = Limits {
+        max_data_bytes: 60,
+        ..Limits::default()
+    };
+    let f = parse(&fixture("mal_h5_pickle_dataset.h5"), &limits).unwrap();
+    assert!(
+        f.issues.iter().any(|i| matches!(
+            i.error,
+            Error::Limit {
+                what: "dataset bytes read for the file",
+                ..
+            }
+        )),
+        "{:?}",
+        f.issues
+    );
+}

@@ -1,17 +1,19 @@
 //! The depth-first walk of the group tree from the root group: every object's header,
 //! attributes and links, under the file's budgets.
 
-use super::attribute::{self, ValueBudget};
+use super::attribute::{self, Value, ValueBudget};
 use super::btree_v2;
 use super::cursor::{Cursor, Layout};
-use super::datatype;
+use super::dataset::{self, Storage};
+use super::datatype::{self, Datatype};
+use super::filters::{self, Pipeline};
 use super::fractal_heap;
 use super::global_heap::GlobalHeap;
 use super::links::{self, Target};
 use super::object_header::{self as oh, Message};
 use super::superblock::Superblock;
 use super::symbol_table;
-use super::{Alias, Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
+use super::{Alias, DatasetData, Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
 use std::collections::HashMap;
 
 struct Walk<'a> {
@@ -21,6 +23,8 @@ struct Walk<'a> {
     heap: GlobalHeap,
     budget: ValueBudget,
     nodes: usize,
+    /// Dataset bytes left to read for the file.
+    data_left: u64,
     issues: Vec<Issue>,
     issues_dropped: bool,
 }
@@ -72,6 +76,7 @@ pub(crate) fn walk(data: &[u8], sb: &Superblock, limits: &Limits) -> Hdf5File {
             left: limits.max_value_bytes,
         },
         nodes: 0,
+        data_left: limits.max_data_bytes,
         issues: Vec::new(),
         issues_dropped: false,
     };
@@ -146,6 +151,7 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
         kind: ObjectKind::Other,
         attributes: Vec::new(),
         other_links: Vec::new(),
+        data: None,
     };
     let mut children = Vec::new();
     let messages = match oh::read(w.data, &w.layout, addr, w.limits) {
@@ -162,6 +168,8 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
     };
     let mut group = false;
     let mut layout_seen = false;
+    let mut storage: Option<Storage<'_>> = None;
+    let mut pipeline = Pipeline::default();
     let mut shape = Vec::new();
     let mut dtype = None;
     let mut datatype_seen = false;
@@ -170,7 +178,17 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
             w.issue(path, e);
         }
         match m.kind {
-            oh::MSG_LAYOUT => layout_seen = true,
+            oh::MSG_LAYOUT => {
+                layout_seen = true;
+                match dataset::parse_layout(&mut m.cursor(), &w.layout) {
+                    Ok(s) => storage = Some(s),
+                    Err(e) => w.issue(path, e),
+                }
+            }
+            oh::MSG_FILTER_PIPELINE => match filters::parse(&mut m.cursor()) {
+                Ok(p) => pipeline = p,
+                Err(e) => w.issue(path, e),
+            },
             oh::MSG_DATASPACE => match datatype::parse_dataspace(&mut m.cursor(), &w.layout) {
                 Ok(s) => shape = s.unwrap_or_default(),
                 Err(e) => w.issue(path, e),
@@ -187,6 +205,15 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
             _ => {}
         }
     }
+    if let (Some(storage), Some(dt)) = (&storage, &dtype)
+        && !group
+        && byte_like(dt)
+    {
+        match read_data(w, storage, &pipeline, &shape, dt, path) {
+            Ok(d) => object.data = Some(d),
+            Err(e) => w.issue(path, e),
+        }
+    }
     object.kind = if group {
         ObjectKind::Group
     } else if layout_seen {
@@ -200,6 +227,104 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
         ObjectKind::Other
     };
     (object, children)
+}
+
+/// Whether a dataset of this type is read: bytes, strings, opaque data (where a payload can
+/// be stored), never numbers.
+fn byte_like(t: &Datatype) -> bool {
+    match t {
+        Datatype::Integer { size: 1, .. }
+        | Datatype::FixedString { .. }
+        | Datatype::VarString
+        | Datatype::Opaque { .. } => true,
+        Datatype::VarSequence(b) | Datatype::Array { base: b, .. } => byte_like(b),
+        _ => false,
+    }
+}
+
+/// Read a byte-like dataset within the per-dataset and per-file budgets.
+fn read_data(
+    w: &mut Walk<'_>,
+    storage: &Storage<'_>,
+    pipeline: &Pipeline,
+    shape: &[u64],
+    dt: &Datatype,
+    path: &str,
+) -> Result<DatasetData, Error> {
+    let elem = dt.size(w.layout.offset_size);
+    let total = attribute::element_count(shape)
+        .and_then(|n| n.checked_mul(elem))
+        .ok_or(Error::Invalid {
+            at: 0,
+            what: format!("dataset of shape {shape:?} overflows"),
+        })?;
+    let cap = w.limits.max_dataset_bytes.min(w.data_left);
+    let mut want = total.min(cap);
+    if elem > 0 {
+        want -= want % elem;
+    }
+    let truncated = want < total;
+    if truncated {
+        let (what, limit) = if cap == w.limits.max_dataset_bytes {
+            ("bytes read of one dataset", w.limits.max_dataset_bytes)
+        } else {
+            ("dataset bytes read for the file", w.limits.max_data_bytes)
+        };
+        w.issue(path, Error::Limit { what, limit });
+    }
+    let raw = dataset::read(
+        w.data,
+        &w.layout,
+        storage,
+        pipeline,
+        shape,
+        elem,
+        want,
+        &mut w.nodes,
+        w.limits,
+    )?;
+    w.data_left = w.data_left.saturating_sub(raw.bytes.len() as u64);
+    let size = usize::try_from(elem).unwrap_or(usize::MAX).max(1);
+    let value = match dt {
+        Datatype::VarString | Datatype::VarSequence(_) => {
+            let mut out = Vec::new();
+            for b in raw.bytes.chunks_exact(size) {
+                let mut c = Cursor::new(b, 0);
+                let _len = c.u32("vlen length")?;
+                let addr = w.layout.addr(&mut c, "vlen global heap address")?;
+                let index = c.u32("vlen global heap index")?;
+                let Some(addr) = addr.filter(|_| index != 0) else {
+                    out.push(Vec::new());
+                    continue;
+                };
+                let s = w.heap.get(w.data, &w.layout, addr, index)?;
+                w.data_left = w
+                    .data_left
+                    .checked_sub(s.len() as u64)
+                    .ok_or(Error::Limit {
+                        what: "dataset bytes read for the file",
+                        limit: w.limits.max_data_bytes,
+                    })?;
+                out.push(s.to_vec());
+            }
+            Value::Strings(out)
+        }
+        Datatype::FixedString { .. } => Value::Strings(
+            raw.bytes
+                .chunks(size)
+                .map(|s| {
+                    let end = s.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+                    s.get(..end).unwrap_or(s).to_vec()
+                })
+                .collect(),
+        ),
+        _ => Value::Bytes(raw.bytes),
+    };
+    Ok(DatasetData {
+        value,
+        at: raw.at,
+        truncated,
+    })
 }
 
 /// Dense storage named by a link info or attribute info message: (fractal heap address,

@@ -1,7 +1,9 @@
 //! HDF5 (h5py files, Keras 2-style `.h5` models): the structure is read by modelgate's own
 //! bounded reader; a Keras model's `model_config` / `training_config` attributes go through
-//! the same Keras rules as a `.keras` config; attribute values and the user block are
-//! sniffed for hidden payloads. Plain HDF5 data files are inventoried, not flagged.
+//! the same Keras rules as a `.keras` config; attribute values, the contents of byte,
+//! string and opaque datasets (numeric datasets are never read; see
+//! [`hdf5::DatasetData`] for the read policy) and the user block are sniffed for hidden
+//! payloads. Plain HDF5 data files are inventoried, not flagged.
 
 use crate::analyzers::safetensors::{decodings, is_payload};
 use crate::engine::{Analyzer, Artifact, ScanCx};
@@ -76,7 +78,7 @@ impl Analyzer for Hdf5Analyzer {
                 }
             }
         }
-        hidden_in_attributes(cx, art, &file);
+        hidden_in_values(cx, art, &file);
         user_block(cx, art, &file);
         if !config_read && !file.issues.is_empty() {
             raw_configs(cx, art);
@@ -159,8 +161,35 @@ fn inventory(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
     }
 }
 
-/// Attribute values that are, or decode to, another format.
-fn hidden_in_attributes(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
+/// Where a value was found, for messages and member paths.
+struct Place<'a> {
+    object: &'a str,
+    /// Attribute name, or `None` for the dataset's own data.
+    attribute: Option<&'a str>,
+    at: u64,
+}
+
+impl Place<'_> {
+    fn label(&self) -> String {
+        let base = self.object.trim_end_matches('/');
+        match self.attribute {
+            Some(a) => format!("{base}/attrs/{a}"),
+            None if base.is_empty() => "<data>".into(),
+            None => format!("{base}/<data>"),
+        }
+    }
+
+    fn subject(&self) -> String {
+        match self.attribute {
+            Some(a) => format!("attribute {a:?} of {}", self.object),
+            None => format!("dataset {}", self.object),
+        }
+    }
+}
+
+/// Attribute values and byte/string dataset contents that are, or decode to, another
+/// format.
+fn hidden_in_values(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
     // PyTables pickles attribute values by design (and unpickles them on read).
     let pytables = file
         .root()
@@ -170,60 +199,81 @@ fn hidden_in_attributes(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
             if o.path == "/" && CONFIG_ATTRIBUTES.contains(&a.name.as_str()) {
                 continue;
             }
-            let values: Vec<&[u8]> = match &a.value {
-                Value::Strings(v) => v.iter().map(Vec::as_slice).collect(),
-                Value::Bytes(b) => vec![b.as_slice()],
-                _ => continue,
+            let place = Place {
+                object: &o.path,
+                attribute: Some(&a.name),
+                at: a.at,
             };
-            for (i, raw) in values.into_iter().enumerate().take(64) {
-                if raw.len() < 8 || cx.out_of_time(&art.path) {
-                    continue;
-                }
-                let mut candidates = vec![("raw", raw.to_vec())];
-                if let Ok(text) = std::str::from_utf8(raw) {
-                    candidates.extend(decodings(text).into_iter().skip(1));
-                }
-                let label = if i == 0 {
-                    format!("{}/attrs/{}", o.path.trim_end_matches('/'), a.name)
-                } else {
-                    format!("{}/attrs/{}[{i}]", o.path.trim_end_matches('/'), a.name)
-                };
-                for (how, bytes) in candidates {
-                    let format = modelgate_formats::sniff(&bytes, "");
-                    if !is_payload(format) {
-                        continue;
-                    }
-                    let msg = if how == "raw" {
-                        format!("attribute {:?} of {} is a {format}", a.name, o.path)
-                    } else {
-                        format!(
-                            "attribute {:?} of {} decodes ({how}) to a {format}",
-                            a.name, o.path
-                        )
-                    };
-                    let mut f = hidden_payload::META.finding(art.path.at(a.at), msg);
-                    if pytables && matches!(format, FormatId::Pickle { .. }) {
-                        f = f
-                            .severity(Severity::Low)
-                            .with("convention", "PyTables pickled attribute");
-                    }
-                    cx.emit(
-                        f
-                            .with("object", o.path.clone())
-                            .with("attribute", a.name.clone())
-                            .with("encoding", how)
-                            .with("format", format.name())
-                            .help("The payload is scanned below; model weights never need code in an attribute"),
-                    );
-                    let member = if how == "raw" {
-                        label.clone()
-                    } else {
-                        format!("{label} ({how})")
-                    };
-                    cx.descend_as(art.path.join(member), Blob::from_vec(bytes), format);
-                    break;
-                }
+            sniff_value(cx, art, &a.value, &place, pytables);
+        }
+        if let Some(d) = &o.data {
+            let place = Place {
+                object: &o.path,
+                attribute: None,
+                at: d.at,
+            };
+            sniff_value(cx, art, &d.value, &place, false);
+        }
+    }
+}
+
+/// Sniff the elements of one value (raw, and base64/hex decoded) for a payload format;
+/// the first hit per element is reported and scanned as a member.
+fn sniff_value(cx: &mut ScanCx, art: &Artifact, value: &Value, place: &Place<'_>, pytables: bool) {
+    let values: Vec<&[u8]> = match value {
+        Value::Strings(v) => v.iter().map(Vec::as_slice).collect(),
+        Value::Bytes(b) => vec![b.as_slice()],
+        _ => return,
+    };
+    let label = place.label();
+    let subject = place.subject();
+    for (i, raw) in values.into_iter().enumerate().take(64) {
+        if raw.len() < 8 || cx.out_of_time(&art.path) {
+            continue;
+        }
+        let mut candidates = vec![("raw", raw.to_vec())];
+        if let Ok(text) = std::str::from_utf8(raw) {
+            candidates.extend(decodings(text).into_iter().skip(1));
+        }
+        let label = if i == 0 {
+            label.clone()
+        } else {
+            format!("{label}[{i}]")
+        };
+        for (how, bytes) in candidates {
+            let format = modelgate_formats::sniff(&bytes, "");
+            if !is_payload(format) {
+                continue;
             }
+            let msg = if how == "raw" {
+                format!("{subject} is a {format}")
+            } else {
+                format!("{subject} decodes ({how}) to a {format}")
+            };
+            let mut f = hidden_payload::META
+                .finding(art.path.at(place.at), msg)
+                .with("object", place.object.to_string());
+            f = match place.attribute {
+                Some(a) => f.with("attribute", a.to_string()),
+                None => f.with("region", "dataset data"),
+            };
+            if pytables && matches!(format, FormatId::Pickle { .. }) {
+                f = f
+                    .severity(Severity::Low)
+                    .with("convention", "PyTables pickled attribute");
+            }
+            cx.emit(
+                f.with("encoding", how)
+                    .with("format", format.name())
+                    .help("The payload is scanned below; model weights never need code in an attribute or a byte dataset"),
+            );
+            let member = if how == "raw" {
+                label.clone()
+            } else {
+                format!("{label} ({how})")
+            };
+            cx.descend_as(art.path.join(member), Blob::from_vec(bytes), format);
+            break;
         }
     }
 }
@@ -443,6 +493,41 @@ mod tests {
                     .starts_with("mal_h5_userblock_pickle.h5!<user block>")
         }));
         assert_eq!(r.verdict, Verdict::Malicious);
+    }
+
+    /// A pickle stored as dataset data, in every layout h5py writes (contiguous, chunked
+    /// with gzip+shuffle, compact, base64 in a vlen string; v4/v5 chunk indexes): each is
+    /// found and scanned; the numeric dataset is not read.
+    #[test]
+    fn payloads_in_byte_datasets_are_scanned() {
+        let r = scan("mal_h5_pickle_dataset.h5");
+        assert_eq!(codes(&r), vec!["HDF003", "PKL001"], "{:?}", r.findings);
+        assert_eq!(r.verdict, Verdict::Malicious);
+        let locs: Vec<String> = r
+            .findings
+            .iter()
+            .filter(|f| f.code == "PKL001")
+            .map(|f| f.location.to_string())
+            .collect();
+        for member in [
+            "/payload/contiguous/<data>",
+            "/payload/chunked/<data>",
+            "/payload/compact/<data>",
+            "/payload/text/<data> (base64)",
+        ] {
+            let want = format!("mal_h5_pickle_dataset.h5!{member}");
+            assert!(
+                locs.iter().any(|l| l.starts_with(&want)),
+                "{want}: {locs:?}"
+            );
+        }
+        let hdf = r.findings.iter().filter(|f| f.code == "HDF003").count();
+        assert_eq!(hdf, 4);
+        let r = scan("mal_h5_pickle_dataset_v4.h5");
+        assert_eq!(codes(&r), vec!["HDF003", "PKL001"], "{:?}", r.findings);
+        assert_eq!(r.verdict, Verdict::Malicious);
+        let r = scan("ok_h5py_byte_datasets.h5");
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
     }
 
     #[test]
