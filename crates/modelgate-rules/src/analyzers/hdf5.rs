@@ -357,8 +357,9 @@ mod tests {
         c
     }
 
-    /// Keras 3 (torch backend) `model.save("x.h5")` with a Lambda, and hand-assembled code
-    /// objects of CPython 3.8, 3.10 and 3.12 in the same file.
+    /// Keras 3 (torch backend) `model.save("x.h5")` with a Lambda, hand-assembled code
+    /// objects of CPython 3.8, 3.10 and 3.12, and real CPython 3.13 marshal data in the same
+    /// file.
     #[test]
     fn keras_lambdas_show_their_calls_and_are_critical() {
         for (name, python, call) in [
@@ -396,6 +397,11 @@ mod tests {
                 "mal_keras_lambda_py312.h5",
                 "CPython 3.12",
                 "os.system(\"echo modelgate-py312\")",
+            ),
+            (
+                "mal_keras_lambda_py313.h5",
+                "CPython 3.13",
+                "os.system(\"echo modelgate-py313\")",
             ),
         ] {
             let r = scan(name);
