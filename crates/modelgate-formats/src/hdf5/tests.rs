@@ -339,14 +339,24 @@ fn reads_dense_links_and_attributes() {
     assert!(attrs.contains(&("attribute_039".to_string(), Value::Integers(vec![39]))));
 }
 
-/// An attribute too big for the heap's blocks ("huge" object): the others are read, the
-/// huge one is an unsupported-structure issue, not a silent gap.
+/// An attribute too big for the heap's blocks ("huge" object, found through the heap's
+/// huge-object B-tree) is read with the ten small ones.
 #[test]
-fn huge_dense_attribute_is_reported() {
+fn huge_dense_attribute_is_read() {
     let f = read("h5py_dense_huge_attribute.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let root = f.root().unwrap();
+    assert_eq!(root.attributes.len(), 11);
+    assert_eq!(root.attribute("big").unwrap().value, Value::Floats(vec![0.0; 17000]));
+    assert_eq!(root.attribute("a7").unwrap().value, Value::Integers(vec![7]));
+    // Over the per-object huge-object budget: reported, the rest still read.
+    let limits = Limits {
+        max_value_bytes: 60_000,
+        ..Limits::default()
+    };
+    let f = parse(&fixture("h5py_dense_huge_attribute.h5"), &limits).unwrap();
     assert_eq!(f.root().unwrap().attributes.len(), 10);
-    assert_eq!(f.issues.len(), 1);
-    assert!(f.issues[0].error.is_unsupported(), "{:?}", f.issues);
+    assert!(f.issues.iter().any(|i| i.error.is_limit()), "{:?}", f.issues);
 }
 
 /// Deleted links and attributes leave stale objects in the heap: only the name index's
@@ -528,4 +538,24 @@ fn dataset_budgets_are_reported() {
         "{:?}",
         f.issues
     );
+}
+
+/// A group whose dense link storage is a deflate-filtered fractal heap (libhdf5 applies the
+/// group's filter pipeline to it), with a 70000-byte link name stored as a huge filtered
+/// heap object: every member is listed and walked.
+#[test]
+fn filtered_link_heap_and_huge_filtered_object() {
+    let f = read("mal_h5_filtered_link_heap.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let children: Vec<&str> = f
+        .objects
+        .iter()
+        .filter(|o| o.path.starts_with("/g/") && o.path.matches('/').count() == 2)
+        .map(|o| o.path.as_str())
+        .collect();
+    assert_eq!(children.len(), 21, "{children:?}");
+    let long = format!("/g/{}", "x".repeat(70000));
+    assert!(children.contains(&long.as_str()));
+    let blob = object(&f, "/g/sub07/blob").data.as_ref().unwrap();
+    assert_eq!(blob.value, Value::Bytes(PICKLE.to_vec()));
 }

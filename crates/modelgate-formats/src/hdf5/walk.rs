@@ -7,7 +7,7 @@ use super::cursor::{Cursor, Layout};
 use super::dataset::{self, Storage};
 use super::datatype::{self, Datatype};
 use super::filters::{self, Pipeline};
-use super::fractal_heap;
+use super::fractal_heap::{self, HeapObject};
 use super::global_heap::GlobalHeap;
 use super::links::{self, Target};
 use super::object_header::{self as oh, Message};
@@ -367,15 +367,15 @@ fn message(
                     what: "shared attribute message".into(),
                 });
             }
-            push_attribute(w, object, &mut m.cursor())?;
+            push_attribute(w, object, &mut m.cursor(), None)?;
         }
         oh::MSG_ATTRIBUTE_INFO => {
             // Attribute name index records: heap ID (8 bytes), flags, creation order, hash.
             fn id(r: &[u8]) -> &[u8] {
                 r.get(..8).unwrap_or(r)
             }
-            for mut c in dense_objects(w, m, 2, id, &object.path)? {
-                push_attribute(w, object, &mut c)?;
+            for o in dense_objects(w, m, 2, id, &object.path)? {
+                push_attribute(w, object, &mut o.cursor(), Some(o.at))?;
             }
         }
         oh::MSG_SYMBOL_TABLE => {
@@ -402,14 +402,14 @@ fn message(
             fn id(r: &[u8]) -> &[u8] {
                 r.get(4..).unwrap_or(&[])
             }
-            for mut c in dense_objects(w, m, 8, id, &object.path)? {
+            for o in dense_objects(w, m, 8, id, &object.path)? {
                 if children.len() >= w.limits.max_objects {
                     return Err(Error::Limit {
                         what: "members in one group",
                         limit: w.limits.max_objects as u64,
                     });
                 }
-                let l = links::parse(&w.layout, &mut c)?;
+                let l = links::parse(&w.layout, &mut o.cursor())?;
                 link(l, object, children, m.at())?;
             }
         }
@@ -448,29 +448,38 @@ fn link(
     Ok(())
 }
 
-/// Decode one attribute message at `c` onto the object, within the per-object budget.
-fn push_attribute(w: &mut Walk<'_>, object: &mut Object, c: &mut Cursor<'_>) -> Result<(), Error> {
+/// Decode one attribute message at `c` onto the object, within the per-object budget;
+/// `at` is the file position to report when `c` is not over the file's own bytes.
+fn push_attribute(
+    w: &mut Walk<'_>,
+    object: &mut Object,
+    c: &mut Cursor<'_>,
+    at: Option<u64>,
+) -> Result<(), Error> {
     if object.attributes.len() >= w.limits.max_attributes {
         return Err(Error::Limit {
             what: "attributes on one object",
             limit: w.limits.max_attributes as u64,
         });
     }
-    let a = attribute::parse(w.data, &w.layout, c, &mut w.heap, &mut w.budget, w.limits)?;
+    let mut a = attribute::parse(w.data, &w.layout, c, &mut w.heap, &mut w.budget, w.limits)?;
+    if let Some(at) = at {
+        a.at = at;
+    }
     object.attributes.push(a);
     Ok(())
 }
 
-/// The messages of dense storage (cursors at each link or attribute message in the heap),
-/// found through the name index; `id_at` is where the heap ID sits in an index record.
-/// Objects that cannot be reached are recorded as issues and skipped.
+/// The messages of dense storage (each link or attribute message in the heap), found
+/// through the name index; `id_at` is where the heap ID sits in an index record. Objects
+/// that cannot be reached are recorded as issues and skipped.
 fn dense_objects<'a>(
     w: &mut Walk<'a>,
     m: &Message<'_>,
     flag_skip: usize,
     id_at: fn(&[u8]) -> &[u8],
     path: &str,
-) -> Result<Vec<Cursor<'a>>, Error> {
+) -> Result<Vec<HeapObject<'a>>, Error> {
     let Some((heap, index)) = dense_storage(&w.layout, m.cursor(), flag_skip)? else {
         return Ok(Vec::new());
     };
@@ -478,8 +487,8 @@ fn dense_objects<'a>(
     let records = btree_v2::records(w.data, &w.layout, index, &mut w.nodes, w.limits)?;
     let mut out = Vec::new();
     for r in records {
-        match heap.object(id_at(r)) {
-            Ok(c) => out.push(c),
+        match heap.object(id_at(r), &mut w.nodes, w.limits) {
+            Ok(o) => out.push(o),
             Err(e) => w.issue(path, e),
         }
     }
