@@ -102,8 +102,12 @@ impl<'a> Heap<'a> {
             at: self.addr,
             what: "fractal heap ID",
         };
-        let offset = c.uint(self.offset_bytes, "heap ID offset").map_err(truncated)?;
-        let length = c.uint(self.length_bytes, "heap ID length").map_err(truncated)?;
+        let offset = c
+            .uint(self.offset_bytes, "heap ID offset")
+            .map_err(truncated)?;
+        let length = c
+            .uint(self.length_bytes, "heap ID length")
+            .map_err(truncated)?;
         let block = self
             .blocks
             .iter()
@@ -152,12 +156,7 @@ impl<'a> Heap<'a> {
 
     /// A huge object: stored on its own, addressed by the ID or through the huge-object
     /// B-tree, and filtered when the heap is.
-    fn huge(
-        &self,
-        id: &[u8],
-        nodes: &mut usize,
-        limits: &Limits,
-    ) -> Result<HeapObject<'a>, Error> {
+    fn huge(&self, id: &[u8], nodes: &mut usize, limits: &Limits) -> Result<HeapObject<'a>, Error> {
         let o = self.layout.offset_size;
         let l = self.layout.length_size;
         let filtered = !self.pipeline.filters.is_empty();
@@ -195,7 +194,9 @@ impl<'a> Heap<'a> {
                 limit: limits.max_value_bytes,
             });
         }
-        let mut at = self.layout.at(self.data, addr, "huge fractal heap object")?;
+        let mut at = self
+            .layout
+            .at(self.data, addr, "huge fractal heap object")?;
         let pos = at.pos() as u64;
         let raw = at.bytes(
             to_usize(len, addr, "huge object")?,
@@ -478,5 +479,97 @@ impl Indirect<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn heap(data: &[u8], id_len: usize) -> Heap<'_> {
+        Heap {
+            data,
+            layout: Layout {
+                base: 0,
+                offset_size: 8,
+                length_size: 8,
+            },
+            addr: 0x40,
+            blocks: vec![Block {
+                offset: 0x100,
+                bytes: Cow::Borrowed(data),
+                at: 0x1000,
+            }],
+            offset_bytes: 4,
+            id_len,
+            length_bytes: 2,
+            huge_btree: None,
+            pipeline: Pipeline::default(),
+        }
+    }
+
+    #[test]
+    fn id_length_field_width() {
+        // libhdf5 defaults: 64 KiB direct blocks, 64 KiB managed objects -> 2 bytes.
+        assert_eq!(length_bytes(65536, 65536), 2);
+        assert_eq!(length_bytes(1 << 20, 4096), 2);
+        assert_eq!(length_bytes(256, 255), 1);
+    }
+
+    #[test]
+    fn tiny_objects_are_in_the_id() {
+        let l = Limits::default();
+        let mut n = 0;
+        let h = heap(&[], 8);
+        let o = h
+            .object(&[0x22, b'a', b'b', b'c', 0, 0, 0], &mut n, &l)
+            .unwrap();
+        assert_eq!(&*o.bytes, b"abc");
+        assert_eq!(o.at, 0x40);
+        // Longer than the ID holds.
+        assert!(matches!(
+            h.object(&[0x2f, b'a'], &mut n, &l),
+            Err(Error::Truncated { .. })
+        ));
+        // Extended tiny (IDs over 18 bytes): a 12-bit length.
+        let h = heap(&[], 20);
+        let mut id = vec![0x20, 0x03, b'w', b'x', b'y', b'z'];
+        id.resize(20, 0);
+        assert_eq!(&*h.object(&id, &mut n, &l).unwrap().bytes, b"wxyz");
+    }
+
+    #[test]
+    fn managed_objects_are_bounded_by_their_block() {
+        let l = Limits::default();
+        let mut n = 0;
+        let block: Vec<u8> = (0u8..32).collect();
+        let h = heap(&block, 8);
+        // Offset 0x104 (4 into the block), length 3.
+        let o = h
+            .object(&[0x00, 0x04, 0x01, 0, 0, 3, 0], &mut n, &l)
+            .unwrap();
+        assert_eq!(&*o.bytes, &[4, 5, 6]);
+        assert_eq!(o.at, 0x1004);
+        // Past the block's end, and in no block at all.
+        assert!(matches!(
+            h.object(&[0x00, 0x1e, 0x01, 0, 0, 9, 0], &mut n, &l),
+            Err(Error::Truncated { .. })
+        ));
+        assert!(matches!(
+            h.object(&[0x00, 0x00, 0x00, 0, 0, 1, 0], &mut n, &l),
+            Err(Error::Invalid { .. })
+        ));
+        // ID version bits, type 3, and a huge object without a huge-object B-tree.
+        for id in [
+            [0x40u8, 0, 0, 0, 0, 0, 0, 0],
+            [0x30, 0, 0, 0, 0, 0, 0, 0],
+            [0x10, 1, 0, 0, 0, 0, 0, 0],
+        ] {
+            assert!(
+                matches!(h.object(&id, &mut n, &l), Err(Error::Invalid { .. })),
+                "{id:?}"
+            );
+        }
     }
 }

@@ -28,6 +28,7 @@ mod fractal_heap;
 mod global_heap;
 mod links;
 mod object_header;
+mod shared;
 mod superblock;
 mod symbol_table;
 mod walk;

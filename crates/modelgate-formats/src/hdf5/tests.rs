@@ -347,8 +347,14 @@ fn huge_dense_attribute_is_read() {
     assert!(f.issues.is_empty(), "{:?}", f.issues);
     let root = f.root().unwrap();
     assert_eq!(root.attributes.len(), 11);
-    assert_eq!(root.attribute("big").unwrap().value, Value::Floats(vec![0.0; 17000]));
-    assert_eq!(root.attribute("a7").unwrap().value, Value::Integers(vec![7]));
+    assert_eq!(
+        root.attribute("big").unwrap().value,
+        Value::Floats(vec![0.0; 17000])
+    );
+    assert_eq!(
+        root.attribute("a7").unwrap().value,
+        Value::Integers(vec![7])
+    );
     // Over the per-object huge-object budget: reported, the rest still read.
     let limits = Limits {
         max_value_bytes: 60_000,
@@ -356,7 +362,11 @@ fn huge_dense_attribute_is_read() {
     };
     let f = parse(&fixture("h5py_dense_huge_attribute.h5"), &limits).unwrap();
     assert_eq!(f.root().unwrap().attributes.len(), 10);
-    assert!(f.issues.iter().any(|i| i.error.is_limit()), "{:?}", f.issues);
+    assert!(
+        f.issues.iter().any(|i| i.error.is_limit()),
+        "{:?}",
+        f.issues
+    );
 }
 
 /// Deleted links and attributes leave stale objects in the heap: only the name index's
@@ -558,4 +568,65 @@ fn filtered_link_heap_and_huge_filtered_object() {
     assert!(children.contains(&long.as_str()));
     let blob = object(&f, "/g/sub07/blob").data.as_ref().unwrap();
     assert_eq!(blob.value, Value::Bytes(PICKLE.to_vec()));
+}
+
+/// Shared object header messages (libhdf5 with a shared-message index for every type,
+/// minimum size 1): dataspaces, datatypes and attributes live in the shared-message table's
+/// fractal heap (small ones as tiny heap objects), and a committed datatype is named by a
+/// dataset's and an attribute's header. All are resolved.
+#[test]
+fn shared_messages_are_resolved() {
+    let f = read("mal_h5_shared_messages.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    let root = f.root().unwrap();
+    assert_eq!(
+        root.attribute("title").unwrap().as_str().as_deref(),
+        Some("shared messages")
+    );
+    assert_eq!(
+        root.attribute("tagged").unwrap().value,
+        Value::Integers(vec![97, 98, 99])
+    );
+    let blob = object(&f, "/blob");
+    assert_eq!(
+        blob.kind,
+        ObjectKind::Dataset {
+            shape: vec![51],
+            datatype: Some(Datatype::Integer {
+                size: 1,
+                signed: false,
+                big_endian: false
+            })
+        }
+    );
+    assert_eq!(
+        blob.data.as_ref().unwrap().value,
+        Value::Bytes(PICKLE.to_vec())
+    );
+    for i in 0..3 {
+        let w = object(&f, &format!("/w{i}"));
+        assert_eq!(
+            w.attribute("units").unwrap().as_str().as_deref(),
+            Some("m/s")
+        );
+        assert_eq!(
+            w.attribute("scale").unwrap().value,
+            Value::Floats(vec![0.5])
+        );
+        assert!(
+            matches!(&w.kind, ObjectKind::Dataset { shape, datatype: Some(_) } if shape == &vec![4, 4])
+        );
+    }
+    assert_eq!(object(&f, "/bytes_t").kind, ObjectKind::NamedDatatype);
+    // Proof that these were shared: with no resolution allowed, each is a limit issue and
+    // the values are gone.
+    let limits = Limits {
+        max_shared_depth: 0,
+        ..Limits::default()
+    };
+    let f = parse(&fixture("mal_h5_shared_messages.h5"), &limits).unwrap();
+    let limited = f.issues.iter().filter(|i| i.error.is_limit()).count();
+    assert!(limited >= 8, "{:?}", f.issues);
+    assert_eq!(object(&f, "/blob").data, None);
+    assert!(object(&f, "/w0").attribute("units").is_none());
 }

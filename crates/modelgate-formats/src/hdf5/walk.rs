@@ -11,6 +11,7 @@ use super::fractal_heap::{self, HeapObject};
 use super::global_heap::GlobalHeap;
 use super::links::{self, Target};
 use super::object_header::{self as oh, Message};
+use super::shared::{Body, Resolver};
 use super::superblock::Superblock;
 use super::symbol_table;
 use super::{Alias, DatasetData, Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
@@ -21,6 +22,7 @@ struct Walk<'a> {
     layout: Layout,
     limits: &'a Limits,
     heap: GlobalHeap,
+    shared: Resolver<'a>,
     budget: ValueBudget,
     nodes: usize,
     /// Dataset bytes left to read for the file.
@@ -72,6 +74,7 @@ pub(crate) fn walk(data: &[u8], sb: &Superblock, limits: &Limits) -> Hdf5File {
         layout: sb.layout,
         limits,
         heap: GlobalHeap::default(),
+        shared: Resolver::new(data, sb.layout, limits, sb.extension),
         budget: ValueBudget {
             left: limits.max_value_bytes,
         },
@@ -185,24 +188,38 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
                     Err(e) => w.issue(path, e),
                 }
             }
-            oh::MSG_FILTER_PIPELINE => match filters::parse(&mut m.cursor()) {
-                Ok(p) => pipeline = p,
-                Err(e) => w.issue(path, e),
-            },
-            oh::MSG_DATASPACE => match datatype::parse_dataspace(&mut m.cursor(), &w.layout) {
-                Ok(s) => shape = s.unwrap_or_default(),
-                Err(e) => w.issue(path, e),
-            },
-            oh::MSG_DATATYPE => {
-                datatype_seen = true;
-                if m.flags & oh::FLAG_SHARED == 0 {
-                    match datatype::parse(&mut m.cursor()) {
-                        Ok(t) => dtype = Some(t),
-                        Err(e) => w.issue(path, e),
-                    }
+            oh::MSG_DATATYPE => datatype_seen = true,
+            _ => {}
+        }
+        if !matches!(
+            m.kind,
+            oh::MSG_FILTER_PIPELINE | oh::MSG_DATASPACE | oh::MSG_DATATYPE
+        ) {
+            continue;
+        }
+        // A shared message: its body is in another object header or the shared-message
+        // table.
+        let shared = if m.flags & oh::FLAG_SHARED != 0 {
+            match w.shared.resolve(m.kind, m.cursor()) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    w.issue(path, e);
+                    continue;
                 }
             }
-            _ => {}
+        } else {
+            None
+        };
+        let mut c = shared.as_ref().map_or_else(|| m.cursor(), Body::cursor);
+        let result = match m.kind {
+            oh::MSG_FILTER_PIPELINE => filters::parse(&mut c).map(|p| pipeline = p),
+            oh::MSG_DATASPACE => {
+                datatype::parse_dataspace(&mut c, &w.layout).map(|s| shape = s.unwrap_or_default())
+            }
+            _ => datatype::parse(&mut c).map(|t| dtype = Some(t)),
+        };
+        if let Err(e) = result {
+            w.issue(path, e);
         }
     }
     if let (Some(storage), Some(dt)) = (&storage, &dtype)
@@ -362,12 +379,11 @@ fn message(
     match m.kind {
         oh::MSG_ATTRIBUTE => {
             if m.flags & oh::FLAG_SHARED != 0 {
-                return Err(Error::Unsupported {
-                    at: m.at() as u64,
-                    what: "shared attribute message".into(),
-                });
+                let body = w.shared.resolve(m.kind, m.cursor())?;
+                push_attribute(w, object, &mut body.cursor(), Some(body.at))?;
+            } else {
+                push_attribute(w, object, &mut m.cursor(), None)?;
             }
-            push_attribute(w, object, &mut m.cursor(), None)?;
         }
         oh::MSG_ATTRIBUTE_INFO => {
             // Attribute name index records: heap ID (8 bytes), flags, creation order, hash.
@@ -462,7 +478,15 @@ fn push_attribute(
             limit: w.limits.max_attributes as u64,
         });
     }
-    let mut a = attribute::parse(w.data, &w.layout, c, &mut w.heap, &mut w.budget, w.limits)?;
+    let mut a = attribute::parse(
+        w.data,
+        &w.layout,
+        c,
+        &mut w.heap,
+        &mut w.budget,
+        w.limits,
+        &mut w.shared,
+    )?;
     if let Some(at) = at {
         a.at = at;
     }

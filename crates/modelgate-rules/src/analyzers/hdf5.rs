@@ -536,6 +536,37 @@ mod tests {
         assert!(r.findings.is_empty(), "{:?}", r.findings);
     }
 
+    /// Behind a deflate-filtered link heap (with a huge filtered link name), and behind
+    /// shared messages (committed datatype, shared-message table): the byte dataset is
+    /// reached and its pickle scanned; nothing is "not fully read".
+    #[test]
+    fn payloads_behind_filtered_heaps_and_shared_messages_are_scanned() {
+        for (name, member) in [
+            ("mal_h5_filtered_link_heap.h5", "/g/sub07/blob/<data>"),
+            ("mal_h5_shared_messages.h5", "/blob/<data>"),
+        ] {
+            let r = scan(name);
+            assert_eq!(
+                codes(&r),
+                vec!["HDF003", "PKL001"],
+                "{name}: {:?}",
+                r.findings
+            );
+            assert_eq!(r.verdict, Verdict::Malicious);
+            let want = format!("{name}!{member}");
+            assert!(
+                r.findings
+                    .iter()
+                    .any(|f| f.code == "PKL001" && f.location.to_string().starts_with(&want)),
+                "{want}: {:?}",
+                r.findings
+            );
+        }
+        // The huge dense attribute is read now: the file is clean.
+        let r = scan("h5py_dense_huge_attribute.h5");
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+    }
+
     #[test]
     fn broken_structure_is_malformed_and_the_raw_config_still_checked() {
         let r = scan("mal_h5_broken_root_lambda.h5");
