@@ -7,6 +7,7 @@
 //! Only what the caller asks for is read, up to a byte cap: the caller reads byte, string
 //! and opaque datasets (where a payload can hide) and never numeric weights.
 
+use super::btree_v2;
 use super::cursor::{Cursor, Layout, to_usize};
 use super::filters::Pipeline;
 use super::{Error, Limits};
@@ -39,8 +40,10 @@ pub(crate) enum ChunkIndex {
     /// Unfiltered chunks stored back to back in row-major chunk order.
     Implicit(Option<u64>),
     FixedArray(Option<u64>),
-    /// A chunk index this reader does not implement (extensible array, v2 B-tree).
-    Other(u8, u64),
+    /// Extensible array (one unlimited dimension, layout version 4+).
+    ExtensibleArray(Option<u64>),
+    /// Version-2 B-tree (more than one unlimited dimension, layout version 4+).
+    BTreeV2(Option<u64>),
 }
 
 /// Parse a data layout message body.
@@ -153,7 +156,14 @@ fn chunked_v4<'a>(c: &mut Cursor<'a>, layout: &Layout, at: u64) -> Result<Storag
             c.skip(1, "fixed array page bits")?;
             ChunkIndex::FixedArray(layout.addr(c, "fixed array address")?)
         }
-        4 | 5 => ChunkIndex::Other(kind, at),
+        4 => {
+            c.skip(5, "extensible array parameters")?;
+            ChunkIndex::ExtensibleArray(layout.addr(c, "extensible array address")?)
+        }
+        5 => {
+            c.skip(6, "chunk v2 B-tree parameters")?;
+            ChunkIndex::BTreeV2(layout.addr(c, "chunk v2 B-tree address")?)
+        }
         k => {
             return Err(Error::Invalid {
                 at,
@@ -190,7 +200,7 @@ pub(crate) fn read(
     layout: &Layout,
     storage: &Storage<'_>,
     pipeline: &Pipeline,
-    shape: &[u64],
+    (shape, unlimited): (&[u64], &[bool]),
     elem: u64,
     want: u64,
     nodes: &mut usize,
@@ -224,7 +234,13 @@ pub(crate) fn read(
             what: "virtual dataset (data mapped from other files)".into(),
         }),
         Storage::Chunked { dims, index } => {
-            let chunks = chunk_list(data, layout, index, dims, shape, elem, nodes, limits)?;
+            let space = Space {
+                dims,
+                shape,
+                unlimited,
+                elem,
+            };
+            let chunks = chunk_list(data, layout, index, &space, nodes, limits)?;
             assemble(
                 data, layout, &chunks, pipeline, dims, shape, elem, want_len, limits,
             )
@@ -254,17 +270,24 @@ fn grid_offsets(mut i: u64, grid: &[u64], dims: &[u64]) -> Vec<u64> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A chunked dataset's geometry.
+struct Space<'s> {
+    /// Chunk dimensions.
+    dims: &'s [u64],
+    shape: &'s [u64],
+    unlimited: &'s [bool],
+    elem: u64,
+}
+
 fn chunk_list(
     data: &[u8],
     layout: &Layout,
     index: &ChunkIndex,
-    dims: &[u64],
-    shape: &[u64],
-    elem: u64,
+    space: &Space<'_>,
     nodes: &mut usize,
     limits: &Limits,
 ) -> Result<Vec<Chunk>, Error> {
+    let (dims, shape, elem) = (space.dims, space.shape, space.elem);
     let chunk_bytes = product(dims).and_then(|n| n.checked_mul(elem));
     let bad = || Error::Invalid {
         at: 0,
@@ -280,7 +303,9 @@ fn chunk_list(
         ChunkIndex::BTreeV1(None)
         | ChunkIndex::Single { addr: None, .. }
         | ChunkIndex::Implicit(None)
-        | ChunkIndex::FixedArray(None) => Ok(Vec::new()),
+        | ChunkIndex::FixedArray(None)
+        | ChunkIndex::ExtensibleArray(None)
+        | ChunkIndex::BTreeV2(None) => Ok(Vec::new()),
         ChunkIndex::BTreeV1(Some(root)) => {
             let mut out = Vec::new();
             btree_v1(
@@ -323,17 +348,73 @@ fn chunk_list(
         ChunkIndex::FixedArray(Some(a)) => {
             fixed_array(data, layout, *a, &grid, dims, chunk_bytes, limits)
         }
-        ChunkIndex::Other(kind, at) => Err(Error::Unsupported {
-            at: *at,
-            what: format!(
-                "{} chunk index",
-                if *kind == 4 {
-                    "extensible-array"
+        ChunkIndex::ExtensibleArray(Some(a)) => {
+            // Chunks are numbered row-major with the unlimited dimension slowest; libhdf5
+            // reorders the dimensions when another one is unlimited.
+            if space.unlimited.iter().skip(1).any(|u| *u) {
+                return Err(Error::Unsupported {
+                    at: *a,
+                    what: "extensible-array chunk index with an unlimited dimension other \
+                           than the first"
+                        .into(),
+                });
+            }
+            let entries = extensible_array(data, layout, *a, count, nodes, limits)?;
+            let mut out = Vec::new();
+            for (i, e) in entries {
+                let mut c = Cursor::new(&e, 0);
+                let Some(addr) = layout.addr(&mut c, "chunk address")? else {
+                    continue;
+                };
+                let (size, mask) = if e.len() > layout.offset_size {
+                    let w = e.len().saturating_sub(layout.offset_size + 4);
+                    (
+                        c.uint(w, "filtered chunk size")?,
+                        c.u32("chunk filter mask")?,
+                    )
                 } else {
-                    "version-2 B-tree"
+                    (chunk_bytes, 0)
+                };
+                out.push(Chunk {
+                    offsets: grid_offsets(i, &grid, dims),
+                    addr,
+                    size,
+                    mask,
+                });
+            }
+            Ok(out)
+        }
+        ChunkIndex::BTreeV2(Some(a)) => {
+            let rank = dims.len();
+            let mut out = Vec::new();
+            for r in btree_v2::records(data, layout, *a, nodes, limits)? {
+                let mut c = Cursor::new(r, 0);
+                let Some(addr) = layout.addr(&mut c, "chunk address")? else {
+                    continue;
+                };
+                // Filtered records carry the chunk's stored size and filter mask.
+                let extra = r.len().saturating_sub(layout.offset_size + 8 * rank);
+                let (size, mask) = if extra > 4 {
+                    (
+                        c.uint(extra - 4, "filtered chunk size")?,
+                        c.u32("chunk filter mask")?,
+                    )
+                } else {
+                    (chunk_bytes, 0)
+                };
+                let mut offsets = Vec::with_capacity(rank);
+                for d in dims {
+                    offsets.push(c.uint(8, "scaled chunk offset")?.saturating_mul(*d));
                 }
-            ),
-        }),
+                out.push(Chunk {
+                    offsets,
+                    addr,
+                    size,
+                    mask,
+                });
+            }
+            Ok(out)
+        }
     }
 }
 
@@ -597,4 +678,149 @@ fn assemble(
         }
     }
     Ok(Raw { bytes: out, at })
+}
+
+/// The first `count` elements of the extensible array at `addr` (index, raw element),
+/// skipping data blocks never allocated. Paged data blocks are not read.
+fn extensible_array(
+    data: &[u8],
+    layout: &Layout,
+    addr: u64,
+    count: u64,
+    nodes: &mut usize,
+    limits: &Limits,
+) -> Result<Vec<(u64, Vec<u8>)>, Error> {
+    let mut c = layout.at(data, addr, "extensible array header")?;
+    c.signature(b"EAHD", "extensible array header")?;
+    c.skip(2, "extensible array version and client")?;
+    let elem = usize::from(c.u8("extensible array element size")?);
+    let max_bits = u32::from(c.u8("extensible array max elements bits")?);
+    let iblock_elems = u64::from(c.u8("extensible array index block elements")?);
+    let dblock_min = u64::from(c.u8("extensible array data block minimum elements")?);
+    let sblock_min_ptrs = u64::from(c.u8("extensible array secondary block minimum pointers")?);
+    let page_bits = u32::from(c.u8("extensible array page bits")?);
+    for what in [
+        "secondary blocks",
+        "secondary block size",
+        "data blocks",
+        "data block size",
+    ] {
+        layout.length(&mut c, what)?;
+    }
+    let max_set = layout.length(&mut c, "extensible array elements set")?;
+    let _realized = layout.length(&mut c, "extensible array elements realized")?;
+    let iblock = layout.addr(&mut c, "extensible array index block")?;
+    if elem == 0
+        || max_bits == 0
+        || max_bits > 64
+        || !dblock_min.is_power_of_two()
+        || !sblock_min_ptrs.is_power_of_two()
+    {
+        return Err(Error::Invalid {
+            at: addr,
+            what: "extensible array parameters".into(),
+        });
+    }
+    let Some(iblock) = iblock else {
+        return Ok(Vec::new());
+    };
+    let count = count.min(max_set).min(limits.max_btree_nodes as u64);
+    let offset_width = (max_bits as usize).div_ceil(8);
+    let nsblocks = 1 + u64::from(max_bits.saturating_sub(dblock_min.ilog2()));
+    let iblock_sblocks = 2 * u64::from(sblock_min_ptrs.ilog2());
+    let iblock_dblocks = 2 * (sblock_min_ptrs - 1);
+    let mut c = layout.at(data, iblock, "extensible array index block")?;
+    c.signature(b"EAIB", "extensible array index block")?;
+    c.skip(2, "extensible array index block version and client")?;
+    layout.addr(&mut c, "extensible array header address")?;
+    let mut out = Vec::new();
+    let mut i = 0u64;
+    for _ in 0..iblock_elems {
+        let e = c.bytes(elem, "extensible array element")?;
+        if i < count {
+            out.push((i, e.to_vec()));
+        }
+        i += 1;
+    }
+    let mut dblocks = Vec::new();
+    for _ in 0..iblock_dblocks {
+        dblocks.push(layout.addr(&mut c, "extensible array data block address")?);
+    }
+    let mut sblocks = Vec::new();
+    for _ in 0..nsblocks.saturating_sub(iblock_sblocks) {
+        sblocks.push(layout.addr(&mut c, "extensible array secondary block address")?);
+    }
+    let mut dblocks = dblocks.into_iter();
+    let mut sblocks = sblocks.into_iter();
+    for u in 0..nsblocks {
+        if i >= count {
+            break;
+        }
+        let n_dblocks = 1u64 << (u / 2);
+        let dblock_elems = (1u64 << u.div_ceil(2)).saturating_mul(dblock_min);
+        // Data block addresses: in the index block for the first secondary blocks, in
+        // the secondary block's own list after that.
+        let addrs: Vec<Option<u64>> = if u < iblock_sblocks {
+            dblocks.by_ref().take(n_dblocks as usize).collect()
+        } else {
+            match sblocks.next().flatten() {
+                None => vec![None; n_dblocks.min(1 << 20) as usize],
+                Some(s) => {
+                    *nodes += 1;
+                    let mut c = layout.at(data, s, "extensible array secondary block")?;
+                    c.signature(b"EASB", "extensible array secondary block")?;
+                    c.skip(2, "extensible array secondary block version and client")?;
+                    layout.addr(&mut c, "extensible array header address")?;
+                    c.skip(offset_width, "extensible array secondary block offset")?;
+                    if dblock_elems > (1u64 << page_bits.min(63)) {
+                        return Err(paged(s));
+                    }
+                    let mut v = Vec::new();
+                    for _ in 0..n_dblocks {
+                        v.push(layout.addr(&mut c, "extensible array data block address")?);
+                    }
+                    v
+                }
+            }
+        };
+        for d in addrs {
+            if i >= count {
+                break;
+            }
+            *nodes += 1;
+            if *nodes > limits.max_btree_nodes {
+                return Err(Error::Limit {
+                    what: "B-tree and heap blocks",
+                    limit: limits.max_btree_nodes as u64,
+                });
+            }
+            let Some(d) = d else {
+                i = i.saturating_add(dblock_elems);
+                continue;
+            };
+            if dblock_elems > (1u64 << page_bits.min(63)) {
+                return Err(paged(d));
+            }
+            let mut c = layout.at(data, d, "extensible array data block")?;
+            c.signature(b"EADB", "extensible array data block")?;
+            c.skip(2, "extensible array data block version and client")?;
+            layout.addr(&mut c, "extensible array header address")?;
+            c.skip(offset_width, "extensible array data block offset")?;
+            for _ in 0..dblock_elems {
+                if i >= count {
+                    break;
+                }
+                out.push((i, c.bytes(elem, "extensible array element")?.to_vec()));
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn paged(at: u64) -> Error {
+    Error::Unsupported {
+        at,
+        what: "paged extensible-array data block".into(),
+    }
 }

@@ -630,3 +630,19 @@ fn shared_messages_are_resolved() {
     assert_eq!(object(&f, "/blob").data, None);
     assert!(object(&f, "/w0").attribute("units").is_none());
 }
+
+/// Unlimited dimensions: extensible-array chunk indexes (filtered, plain, and 300 chunks
+/// reaching its secondary blocks) and version-2 B-tree chunk indexes (filtered and plain).
+#[test]
+fn extensible_array_and_btree_v2_chunk_indexes() {
+    let f = read("mal_h5_pickle_dataset_unlimited.h5");
+    assert!(f.issues.is_empty(), "{:?}", f.issues);
+    for p in ["/ea", "/ea_plain", "/bt2", "/bt2_plain"] {
+        let d = object(&f, p).data.as_ref().unwrap();
+        assert_eq!(d.value, Value::Bytes(PICKLE.to_vec()), "{p}");
+    }
+    let many = object(&f, "/ea_many").data.as_ref().unwrap();
+    let mut want = PICKLE.to_vec();
+    want.resize(300, 0);
+    assert_eq!(many.value, Value::Bytes(want));
+}

@@ -174,6 +174,7 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
     let mut storage: Option<Storage<'_>> = None;
     let mut pipeline = Pipeline::default();
     let mut shape = Vec::new();
+    let mut unlimited = Vec::new();
     let mut dtype = None;
     let mut datatype_seen = false;
     for m in &messages {
@@ -214,7 +215,10 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
         let result = match m.kind {
             oh::MSG_FILTER_PIPELINE => filters::parse(&mut c).map(|p| pipeline = p),
             oh::MSG_DATASPACE => {
-                datatype::parse_dataspace(&mut c, &w.layout).map(|s| shape = s.unwrap_or_default())
+                datatype::parse_dataspace_unlimited(&mut c, &w.layout).map(|(s, u)| {
+                    shape = s.unwrap_or_default();
+                    unlimited = u;
+                })
             }
             _ => datatype::parse(&mut c).map(|t| dtype = Some(t)),
         };
@@ -226,7 +230,7 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
         && !group
         && byte_like(dt)
     {
-        match read_data(w, storage, &pipeline, &shape, dt, path) {
+        match read_data(w, storage, &pipeline, (&shape, &unlimited), dt, path) {
             Ok(d) => object.data = Some(d),
             Err(e) => w.issue(path, e),
         }
@@ -264,7 +268,7 @@ fn read_data(
     w: &mut Walk<'_>,
     storage: &Storage<'_>,
     pipeline: &Pipeline,
-    shape: &[u64],
+    (shape, unlimited): (&[u64], &[bool]),
     dt: &Datatype,
     path: &str,
 ) -> Result<DatasetData, Error> {
@@ -294,7 +298,7 @@ fn read_data(
         &w.layout,
         storage,
         pipeline,
-        shape,
+        (shape, unlimited),
         elem,
         want,
         &mut w.nodes,

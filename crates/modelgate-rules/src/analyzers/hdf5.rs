@@ -529,9 +529,22 @@ mod tests {
         }
         let hdf = r.findings.iter().filter(|f| f.code == "HDF003").count();
         assert_eq!(hdf, 4);
-        let r = scan("mal_h5_pickle_dataset_v4.h5");
-        assert_eq!(codes(&r), vec!["HDF003", "PKL001"], "{:?}", r.findings);
-        assert_eq!(r.verdict, Verdict::Malicious);
+        for name in [
+            "mal_h5_pickle_dataset_v4.h5",
+            "mal_h5_pickle_dataset_unlimited.h5",
+        ] {
+            let r = scan(name);
+            assert_eq!(
+                codes(&r),
+                vec!["HDF003", "PKL001"],
+                "{name}: {:?}",
+                r.findings
+            );
+            assert_eq!(r.verdict, Verdict::Malicious);
+        }
+        let r = scan("mal_h5_pickle_dataset_unlimited.h5");
+        let hdf = r.findings.iter().filter(|f| f.code == "HDF003").count();
+        assert_eq!(hdf, 5, "{:?}", r.findings);
         let r = scan("ok_h5py_byte_datasets.h5");
         assert!(r.findings.is_empty(), "{:?}", r.findings);
     }
