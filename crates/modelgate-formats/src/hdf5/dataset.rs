@@ -9,7 +9,7 @@
 
 use super::btree_v2;
 use super::cursor::{Cursor, Layout, to_usize};
-use super::filters::Pipeline;
+use super::filters::{DecodeBudget, Pipeline};
 use super::{Error, Limits};
 use std::collections::HashSet;
 
@@ -205,6 +205,7 @@ pub(crate) fn read(
     want: u64,
     nodes: &mut usize,
     limits: &Limits,
+    budget: &DecodeBudget,
 ) -> Result<Raw, Error> {
     let want_len = to_usize(want, 0, "dataset bytes")?;
     match storage {
@@ -242,7 +243,7 @@ pub(crate) fn read(
             };
             let chunks = chunk_list(data, layout, index, &space, nodes, limits)?;
             assemble(
-                data, layout, &chunks, pipeline, dims, shape, elem, want_len, limits,
+                data, layout, &chunks, pipeline, &space, want_len, limits, budget,
             )
         }
     }
@@ -563,12 +564,12 @@ fn assemble(
     layout: &Layout,
     chunks: &[Chunk],
     pipeline: &Pipeline,
-    dims: &[u64],
-    shape: &[u64],
-    elem: u64,
+    space: &Space<'_>,
     want: usize,
     limits: &Limits,
+    budget: &DecodeBudget,
 ) -> Result<Raw, Error> {
+    let (dims, shape, elem) = (space.dims, space.shape, space.elem);
     let rank = shape.len();
     let mut out = vec![0u8; want];
     let at = chunks
@@ -602,7 +603,7 @@ fn assemble(
         });
     }
     // Chunks are decoded whole: edge chunks and a prefix read decode more than `want`.
-    let budget = limits.max_data_bytes.saturating_mul(2);
+    let chunk_budget = limits.max_data_bytes.saturating_mul(2);
     let mut spent = 0u64;
     let rows_per_chunk = product(dims.get(..rank - 1).unwrap_or(&[])).unwrap_or(0);
     for chunk in chunks {
@@ -616,10 +617,10 @@ fn assemble(
             continue;
         }
         spent = spent.saturating_add(chunk_bytes);
-        if spent > budget {
+        if spent > chunk_budget {
             return Err(Error::Limit {
                 what: "chunk bytes decoded for one dataset",
-                limit: budget,
+                limit: chunk_budget,
             });
         }
         let mut c = layout.at(data, chunk.addr, "chunk")?;
@@ -627,7 +628,7 @@ fn assemble(
         let bytes = if pipeline.filters.is_empty() {
             raw.to_vec()
         } else {
-            pipeline.undo(raw, chunk.mask, chunk_bytes, chunk.addr, limits)?
+            pipeline.undo(raw, chunk.mask, chunk_bytes, chunk.addr, limits, budget)?
         };
         let run = last_chunk
             .min(&last_shape.saturating_sub(*chunk.offsets.last().unwrap_or(&0)))

@@ -5,6 +5,34 @@
 use super::cursor::Cursor;
 use super::{Error, Limits};
 use crate::compress::{self, DecompressError, Method};
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Bytes left to decode (decompress) for the whole file, shared by everything that undoes
+/// a filter pipeline: dataset chunks, filtered fractal heap blocks, huge heap objects.
+#[derive(Clone)]
+pub(crate) struct DecodeBudget {
+    left: Rc<Cell<u64>>,
+    limit: u64,
+}
+
+impl DecodeBudget {
+    pub(crate) fn new(limit: u64) -> Self {
+        DecodeBudget {
+            left: Rc::new(Cell::new(limit)),
+            limit,
+        }
+    }
+
+    fn spend(&self, n: u64) -> Result<(), Error> {
+        let left = self.left.get().checked_sub(n).ok_or(Error::Limit {
+            what: "bytes decompressed for the file",
+            limit: self.limit,
+        })?;
+        self.left.set(left);
+        Ok(())
+    }
+}
 
 /// Filter identifiers registered with The HDF Group.
 const DEFLATE: u16 = 1;
@@ -94,7 +122,7 @@ fn name(id: u16) -> String {
 impl Pipeline {
     /// Undo the pipeline on `raw` (filters are undone last-applied first); `mask` bit `i`
     /// set means filter `i` was skipped for this block. `expected` is the size the block
-    /// has unfiltered: the output budget.
+    /// has unfiltered: the output budget, charged to the file's `budget` up front.
     pub(crate) fn undo(
         &self,
         raw: &[u8],
@@ -102,7 +130,9 @@ impl Pipeline {
         expected: u64,
         at: u64,
         limits: &Limits,
+        budget: &DecodeBudget,
     ) -> Result<Vec<u8>, Error> {
+        budget.spend(expected)?;
         let mut data = raw.to_vec();
         for (i, f) in self.filters.iter().enumerate().rev() {
             if i < 32 && mask & (1 << i) != 0 {
@@ -203,21 +233,27 @@ mod tests {
         std::io::Write::write_all(&mut e, &shuffled).unwrap();
         let packed = e.finish().unwrap();
         let l = Limits::default();
-        assert_eq!(p.undo(&packed, 0, 16, 0, &l).unwrap(), plain);
+        let b = DecodeBudget::new(100);
+        assert_eq!(p.undo(&packed, 0, 16, 0, &l, &b).unwrap(), plain);
         // The chunk's filter mask says deflate (filter 1) was skipped.
-        assert_eq!(p.undo(&shuffled, 0b10, 16, 0, &l).unwrap(), plain);
+        assert_eq!(p.undo(&shuffled, 0b10, 16, 0, &l, &b).unwrap(), plain);
         // Expanding past the expected size is an error, not an allocation.
-        assert!(p.undo(&packed, 0, 8, 0, &l).is_err());
+        assert!(p.undo(&packed, 0, 8, 0, &l, &b).is_err());
         // Version 1 with an lzf filter (id 32000, named, one value, padded).
         let mut v1 = vec![1u8, 1, 0, 0, 0, 0, 0, 0];
         v1.extend([0x00, 0x7d, 8, 0, 0, 0, 1, 0]);
         v1.extend(b"lzf\0\0\0\0\0");
         v1.extend([4, 0, 0, 0]);
         v1.extend([0, 0, 0, 0]);
+        // The file's decode budget is spent (16 + 16 + 8 so far): the next block is refused.
+        assert!(matches!(
+            p.undo(&packed, 0, 64, 0, &l, &b),
+            Err(Error::Limit { .. })
+        ));
         let p = parse(&mut Cursor::new(&v1, 0)).unwrap();
         assert_eq!(p.filters[0].id, 32000);
         assert!(matches!(
-            p.undo(b"x", 0, 1, 0, &l),
+            p.undo(b"x", 0, 1, 0, &l, &b),
             Err(Error::Unsupported { .. })
         ));
     }

@@ -8,14 +8,14 @@
 
 use super::btree_v2;
 use super::cursor::{Cursor, Layout, to_usize};
-use super::filters::{self, Pipeline};
+use super::filters::{self, DecodeBudget, Pipeline};
 use super::{Error, Limits};
 use std::borrow::Cow;
 
 /// Deepest nesting of indirect blocks followed.
 const MAX_INDIRECT_DEPTH: usize = 8;
 
-struct Header {
+struct Header<'b> {
     width: u64,
     start: u64,
     max_direct: u64,
@@ -23,6 +23,7 @@ struct Header {
     offset_bytes: usize,
     /// Filters of a filtered heap (empty when not filtered).
     pipeline: Pipeline,
+    budget: &'b DecodeBudget,
 }
 
 /// A direct block: its offset in the heap's address space and its bytes (header included),
@@ -60,6 +61,7 @@ pub(crate) struct Heap<'a> {
     length_bytes: usize,
     huge_btree: Option<u64>,
     pipeline: Pipeline,
+    budget: DecodeBudget,
 }
 
 /// Bytes of the length field of a managed object's heap ID: the smaller of the bytes of
@@ -203,7 +205,10 @@ impl<'a> Heap<'a> {
             "huge fractal heap object",
         )?;
         let bytes = if filtered {
-            Cow::Owned(self.pipeline.undo(raw, mask, size, pos, limits)?)
+            Cow::Owned(
+                self.pipeline
+                    .undo(raw, mask, size, pos, limits, &self.budget)?,
+            )
         } else {
             Cow::Borrowed(raw)
         };
@@ -253,6 +258,7 @@ pub(crate) fn open<'a>(
     addr: u64,
     nodes: &mut usize,
     limits: &Limits,
+    budget: &DecodeBudget,
 ) -> Result<Heap<'a>, Error> {
     let mut c = layout.at(data, addr, "fractal heap header")?;
     c.signature(b"FRHP", "fractal heap header")?;
@@ -312,6 +318,7 @@ pub(crate) fn open<'a>(
         max_direct,
         offset_bytes: usize::from(max_heap_bits).div_ceil(8),
         pipeline,
+        budget,
     };
     let mut blocks = Vec::new();
     let mut decoded = 0u64;
@@ -351,6 +358,7 @@ pub(crate) fn open<'a>(
         length_bytes: length_bytes(max_direct, max_managed),
         huge_btree,
         pipeline: h.pipeline,
+        budget: budget.clone(),
     })
 }
 
@@ -360,7 +368,7 @@ pub(crate) fn open<'a>(
 fn direct<'a>(
     data: &'a [u8],
     layout: &Layout,
-    h: &Header,
+    h: &Header<'_>,
     addr: u64,
     size: u64,
     filtered: (u64, u32),
@@ -386,7 +394,10 @@ fn direct<'a>(
             to_usize(filtered.0, addr, "filtered direct block")?,
             "filtered fractal heap direct block",
         )?;
-        Cow::Owned(h.pipeline.undo(raw, filtered.1, size, at, limits)?)
+        Cow::Owned(
+            h.pipeline
+                .undo(raw, filtered.1, size, at, limits, h.budget)?,
+        )
     };
     let mut head = Cursor::new(&bytes, 0);
     head.signature(b"FHDB", "fractal heap direct block")?;
@@ -397,7 +408,7 @@ fn direct<'a>(
 }
 
 /// Size of the blocks in `row` of the doubling table.
-fn row_size(h: &Header, row: u64) -> Option<u64> {
+fn row_size(h: &Header<'_>, row: u64) -> Option<u64> {
     if row == 0 {
         Some(h.start)
     } else {
@@ -410,7 +421,7 @@ fn row_size(h: &Header, row: u64) -> Option<u64> {
 struct Indirect<'w, 'a> {
     data: &'a [u8],
     layout: &'w Layout,
-    h: &'w Header,
+    h: &'w Header<'w>,
     nodes: &'w mut usize,
     limits: &'w Limits,
     decoded: &'w mut u64,
@@ -506,6 +517,7 @@ mod tests {
             length_bytes: 2,
             huge_btree: None,
             pipeline: Pipeline::default(),
+            budget: DecodeBudget::new(0),
         }
     }
 

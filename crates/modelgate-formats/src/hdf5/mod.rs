@@ -101,6 +101,9 @@ pub struct Limits {
     pub max_dataset_bytes: u64,
     /// Most dataset bytes read for the file.
     pub max_data_bytes: u64,
+    /// Most bytes decompressed for the file (dataset chunks, filtered heap blocks and
+    /// huge heap objects together).
+    pub max_decoded_bytes: u64,
     /// Deepest chain of shared messages followed (a shared message naming another
     /// object header whose message is shared again).
     pub max_shared_depth: usize,
@@ -121,6 +124,7 @@ impl Default for Limits {
             max_ratio: 1100,
             max_dataset_bytes: 16 << 20,
             max_data_bytes: 64 << 20,
+            max_decoded_bytes: 512 << 20,
             max_shared_depth: 4,
         }
     }

@@ -5,6 +5,7 @@
 //! shared again) and every heap and header read counts against the file's budgets.
 
 use super::cursor::{Cursor, Layout};
+use super::filters::DecodeBudget;
 use super::fractal_heap::{self, Heap};
 use super::object_header::{self as oh};
 use super::{Error, Limits};
@@ -41,6 +42,7 @@ pub(crate) struct Resolver<'a> {
     extension: Option<u64>,
     table: Option<Result<Vec<Index>, Error>>,
     heaps: HashMap<u64, Heap<'a>>,
+    decode: DecodeBudget,
     pub(crate) nodes: usize,
 }
 
@@ -50,6 +52,7 @@ impl<'a> Resolver<'a> {
         layout: Layout,
         limits: &'a Limits,
         extension: Option<u64>,
+        decode: DecodeBudget,
     ) -> Self {
         Resolver {
             data,
@@ -58,6 +61,7 @@ impl<'a> Resolver<'a> {
             extension,
             table: None,
             heaps: HashMap::new(),
+            decode,
             nodes: 0,
         }
     }
@@ -160,6 +164,7 @@ impl<'a> Resolver<'a> {
                     heap,
                     &mut self.nodes,
                     self.limits,
+                    &self.decode,
                 )?;
                 self.heaps.insert(heap, h);
             }

@@ -209,6 +209,10 @@ fn every_truncation_is_handled() {
         "ok_keras_dense.h5",
         "ok_h5py_latest.h5",
         "ok_h5py_dense_storage.h5",
+        "mal_h5_pickle_dataset.h5",
+        "mal_h5_pickle_dataset_unlimited.h5",
+        "mal_h5_filtered_link_heap.h5",
+        "mal_h5_shared_messages.h5",
     ] {
         let d = fixture(name);
         for n in (0..d.len()).step_by(3) {
@@ -234,6 +238,11 @@ fn random_mutations_never_panic() {
         "ok_h5py_latest.h5",
         "ok_keras_dense.h5",
         "ok_h5py_hardlink_cycle.h5",
+        "mal_h5_pickle_dataset.h5",
+        "mal_h5_pickle_dataset_v4.h5",
+        "mal_h5_pickle_dataset_unlimited.h5",
+        "mal_h5_filtered_link_heap.h5",
+        "mal_h5_shared_messages.h5",
     ] {
         let orig = fixture(name);
         for _ in 0..400 {
@@ -548,6 +557,28 @@ fn dataset_budgets_are_reported() {
         "{:?}",
         f.issues
     );
+    // Decompression for the whole file (chunks and filtered heap blocks).
+    let limits = Limits {
+        max_decoded_bytes: 40,
+        ..Limits::default()
+    };
+    for name in [
+        "mal_h5_pickle_dataset_unlimited.h5",
+        "mal_h5_filtered_link_heap.h5",
+    ] {
+        let f = parse(&fixture(name), &limits).unwrap();
+        assert!(
+            f.issues.iter().any(|i| matches!(
+                i.error,
+                Error::Limit {
+                    what: "bytes decompressed for the file",
+                    ..
+                }
+            )),
+            "{name}: {:?}",
+            f.issues
+        );
+    }
 }
 
 /// A group whose dense link storage is a deflate-filtered fractal heap (libhdf5 applies the

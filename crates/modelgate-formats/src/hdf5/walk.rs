@@ -6,7 +6,7 @@ use super::btree_v2;
 use super::cursor::{Cursor, Layout};
 use super::dataset::{self, Storage};
 use super::datatype::{self, Datatype};
-use super::filters::{self, Pipeline};
+use super::filters::{self, DecodeBudget, Pipeline};
 use super::fractal_heap::{self, HeapObject};
 use super::global_heap::GlobalHeap;
 use super::links::{self, Target};
@@ -23,6 +23,8 @@ struct Walk<'a> {
     limits: &'a Limits,
     heap: GlobalHeap,
     shared: Resolver<'a>,
+    /// Bytes left to decompress for the file.
+    decode: DecodeBudget,
     budget: ValueBudget,
     nodes: usize,
     /// Dataset bytes left to read for the file.
@@ -69,12 +71,14 @@ fn is_under(path: &str, ancestor: &str) -> bool {
 }
 
 pub(crate) fn walk(data: &[u8], sb: &Superblock, limits: &Limits) -> Hdf5File {
+    let decode = DecodeBudget::new(limits.max_decoded_bytes);
     let mut w = Walk {
         data,
         layout: sb.layout,
         limits,
         heap: GlobalHeap::default(),
-        shared: Resolver::new(data, sb.layout, limits, sb.extension),
+        shared: Resolver::new(data, sb.layout, limits, sb.extension, decode.clone()),
+        decode,
         budget: ValueBudget {
             left: limits.max_value_bytes,
         },
@@ -303,6 +307,7 @@ fn read_data(
         want,
         &mut w.nodes,
         w.limits,
+        &w.decode,
     )?;
     w.data_left = w.data_left.saturating_sub(raw.bytes.len() as u64);
     let size = usize::try_from(elem).unwrap_or(usize::MAX).max(1);
@@ -511,7 +516,7 @@ fn dense_objects<'a>(
     let Some((heap, index)) = dense_storage(&w.layout, m.cursor(), flag_skip)? else {
         return Ok(Vec::new());
     };
-    let heap = fractal_heap::open(w.data, &w.layout, heap, &mut w.nodes, w.limits)?;
+    let heap = fractal_heap::open(w.data, &w.layout, heap, &mut w.nodes, w.limits, &w.decode)?;
     let records = btree_v2::records(w.data, &w.layout, index, &mut w.nodes, w.limits)?;
     let mut out = Vec::new();
     for r in records {
