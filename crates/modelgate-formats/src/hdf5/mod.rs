@@ -1,21 +1,35 @@
 //! A minimal, read-only, bounded HDF5 reader: enough of the format to read what Keras and
-//! h5py write (the group tree, attributes with string and numeric values, dataset shapes)
-//! without libhdf5 and without trusting a single length or address in the file.
+//! h5py write (the group tree, attributes with string and numeric values, dataset shapes,
+//! and the contents of byte-like datasets) without libhdf5 and without trusting a single
+//! length or address in the file.
 //!
 //! Covered: superblock versions 0-3 (also after a user block at 512, 1024, 2048, ...),
 //! object headers versions 1 and 2 with continuation blocks, old-style groups (symbol table:
 //! version-1 B-tree, symbol nodes and local heap, soft links), new-style groups with compact
-//! (link messages) and dense storage (fractal heap direct and indirect blocks), attributes
-//! compact and dense (message versions 1-3), datatypes integer, float, fixed and
-//! variable-length strings (global heap), opaque, arrays of those. Not read (reported as
-//! [`Issue`]s, never skipped silently): filtered fractal heaps, huge/tiny heap objects,
-//! shared (committed) messages, user-defined links. Dataset raw data is not read at all
-//! (shapes and types only). Checksums are verified for version-2/3 superblocks and object
-//! header chunks (a mismatch is an [`Issue`]), not for fractal heap and v2 B-tree blocks.
+//! (link messages) and dense storage (fractal heaps: direct and indirect blocks, deflate
+//! filtered blocks, managed, huge and tiny objects), attributes compact and dense (message
+//! versions 1-3), shared object header messages (in another object header, e.g. a committed
+//! datatype, or in the shared-message table named by the superblock extension), datatypes
+//! integer, float, fixed and variable-length strings (global heap), opaque, arrays of those.
 //!
-//! Every count, size, depth and visit is bounded by [`Limits`]; cycles in the object graph
-//! and in continuation chains are detected; malformed structures become [`Issue`]s on the
-//! object where they occur, and only an unreadable superblock fails the whole parse.
+//! Dataset raw data is read only for byte-like datasets (1-byte integers, strings, opaque,
+//! variable-length sequences and arrays of those; see [`DatasetData`] for the policy and
+//! budgets), never for numeric ones: compact, contiguous and chunked layouts (layout message
+//! versions 1-5), chunk indexes version-1 B-tree, single chunk, implicit, fixed array
+//! (unpaged), extensible array (unpaged, first dimension unlimited) and version-2 B-tree,
+//! with the deflate, shuffle and Fletcher-32 filters undone.
+//!
+//! Not read (reported as [`Issue`]s, never skipped silently): user-defined links, virtual
+//! datasets, chunks compressed with other filters (szip, lzf, blosc, zstd, ...), paged fixed
+//! and extensible arrays, extensible-array indexes whose unlimited dimension is not the
+//! first. Checksums are verified for version-2/3 superblocks and object header chunks (a
+//! mismatch is an [`Issue`]), not for heap, B-tree, array and chunk blocks.
+//!
+//! Every count, size, depth and visit is bounded by [`Limits`]; cycles in the object graph,
+//! continuation chains and chunk B-trees are detected, chains of shared messages bounded;
+//! everything decompressed counts against one file-wide budget. Malformed structures become
+//! [`Issue`]s on the object where they occur, and only an unreadable superblock fails the
+//! whole parse.
 
 mod attribute;
 mod btree_v2;
