@@ -74,6 +74,8 @@ const COPY_FREE_VARS: u8 = 149;
 const RESUME_313: u8 = 149;
 const MAKE_CELL_313: u8 = 94;
 const COPY_FREE_VARS_313: u8 = 62;
+/// RESUME in CPython 3.14 and later (renumbered in 3.14a6, magic number 3619).
+const RESUME_314: u8 = 128;
 const PRECALL: u8 = 166;
 const LOAD_GLOBAL: u8 = 116;
 const LOAD_ATTR: u8 = 106;
@@ -173,7 +175,7 @@ fn decode(version: PyVersion, op: u8) -> Op {
         PyVersion::Py311 => op_311(op, false),
         PyVersion::Py312 => op_311(op, true),
         PyVersion::Py313 => op_313(op),
-        PyVersion::Unknown => Op::Other,
+        PyVersion::Py314Plus | PyVersion::Unknown => Op::Other,
     }
 }
 
@@ -243,8 +245,17 @@ pub(crate) fn detect_version(view: &View<'_, '_>, top: Id, layout: CodeLayout) -
     };
     let code = view.bytecode(c);
     if !starts_with_resume(code, MAKE_CELL, COPY_FREE_VARS, RESUME) {
+        // 3.14's cell prelude opcodes are not checked here: RESUME within the first
+        // instructions (one per cell or free variable, then RESUME) is enough to tell.
+        let prelude = view.items(c.locals).len().saturating_add(1).min(256);
         return if starts_with_resume(code, MAKE_CELL_313, COPY_FREE_VARS_313, RESUME_313) {
             PyVersion::Py313
+        } else if code
+            .chunks_exact(2)
+            .take(prelude)
+            .any(|p| p.first() == Some(&RESUME_314))
+        {
+            PyVersion::Py314Plus
         } else {
             PyVersion::Unknown
         };
@@ -331,7 +342,7 @@ pub(crate) fn scan(
         imports: Vec::new(),
         calls: Vec::new(),
     };
-    if version == PyVersion::Unknown {
+    if matches!(version, PyVersion::Py314Plus | PyVersion::Unknown) {
         return out;
     }
     let extended_arg = if version == PyVersion::Py313 {

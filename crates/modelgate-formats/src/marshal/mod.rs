@@ -60,6 +60,10 @@ pub enum PyVersion {
     Py312,
     /// 3.13 (renumbered opcodes, CALL_KW, superinstructions).
     Py313,
+    /// 3.14 or later (RESUME renumbered to 128, opcodes renumbered again): names and
+    /// constants are listed, calls are not (no 3.14 interpreter was available to check
+    /// an opcode table against).
+    Py314Plus,
     /// The 3.11+ layout with bytecode that does not start like any version known here
     /// (3.14 and later renumbered the opcodes again): names and constants are listed,
     /// calls are not.
@@ -73,6 +77,7 @@ impl PyVersion {
             PyVersion::Py311 => "CPython 3.11",
             PyVersion::Py312 => "CPython 3.12",
             PyVersion::Py313 => "CPython 3.13",
+            PyVersion::Py314Plus => "CPython 3.14+ (opcodes not decoded)",
             PyVersion::Unknown => "CPython 3.11+ (unknown opcode numbering; opcodes not decoded)",
         }
     }
@@ -239,6 +244,7 @@ impl View<'_, '_> {
                     SeqKind::List => ("[", "]"),
                     SeqKind::Set => ("{", "}"),
                     SeqKind::FrozenSet => ("frozenset({", "})"),
+                    SeqKind::Slice => ("slice(", ")"),
                 };
                 s.push_str(open);
                 for (i, it) in items.iter().enumerate() {

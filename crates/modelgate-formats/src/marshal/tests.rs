@@ -223,12 +223,18 @@ fn closures_are_not_mistaken_for_313() {
     assert_eq!(d.version, PyVersion::Py313);
     // 3.12 opcode numbers read as 3.13 ones mean nothing: no call is invented.
     assert!(d.calls.is_empty(), "{:?}", d.calls);
+    let mut py314 = orig.clone();
+    py314.splice(at..at + 2, [128, 0]);
+    let d = disassemble(&py314, &Limits::default()).unwrap();
+    assert_eq!(d.version, PyVersion::Py314Plus);
+    assert!(d.calls.is_empty());
+    assert_eq!(d.code.names, vec!["__import__", "system"]);
     let mut unknown = orig.clone();
-    unknown.splice(at..at + 2, [128, 0]);
+    unknown.splice(at..at + 2, [200, 0]);
     let d = disassemble(&unknown, &Limits::default()).unwrap();
     assert_eq!(d.version, PyVersion::Unknown);
     assert!(d.calls.is_empty());
-    assert_eq!(d.code.names, vec!["__import__", "system"]);
+    assert_eq!(d.code.consts.len(), 3);
 }
 
 /// Real CPython 3.13.0 marshal data (tests/fixtures/gen/make_h5_fixtures.py, `PY313`).
@@ -274,4 +280,16 @@ fn cpython_313_closure() {
         "{:?}",
         calls(&d)
     );
+}
+
+/// A constant slice (marshal type `:`, CPython 3.14) is read and rendered.
+#[test]
+fn slice_constants() {
+    let mut orig = seed("py313_lambda");
+    // Replace the constant None (first element of co_consts) by slice(1, None, None).
+    let consts = orig.windows(2).position(|w| w == [b')', 3]).unwrap();
+    assert_eq!(orig[consts + 2] & 0x7f, b'N');
+    orig.splice(consts + 2..consts + 3, [b':', b'i', 1, 0, 0, 0, b'N', b'N']);
+    let d = disassemble(&orig, &Limits::default()).unwrap();
+    assert_eq!(d.code.consts[0], "slice(1, None, None)");
 }
