@@ -73,6 +73,11 @@ fn length_bytes(max_direct: u64, max_managed: u64) -> usize {
 }
 
 impl<'a> Heap<'a> {
+    /// Address of the heap header.
+    pub(crate) fn addr(&self) -> u64 {
+        self.addr
+    }
+
     /// The object named by heap ID `id`.
     pub(crate) fn object(
         &self,

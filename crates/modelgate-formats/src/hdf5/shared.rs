@@ -135,8 +135,9 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    /// A message stored in the shared-message table's heaps.
-    fn in_table(&mut self, kind: u16, id: &[u8], at: u64) -> Result<Body, Error> {
+    /// A message stored in the shared-message table's heaps, by its heap ID (`at`: where
+    /// the reference was found).
+    pub(crate) fn in_table(&mut self, kind: u16, id: &[u8], at: u64) -> Result<Body, Error> {
         if self.table.is_none() {
             self.table = Some(self.read_table());
         }

@@ -649,6 +649,15 @@ fn shared_messages_are_resolved() {
         );
     }
     assert_eq!(object(&f, "/bytes_t").kind, ObjectKind::NamedDatatype);
+    // Dense attribute storage whose entries are shared messages.
+    let dense = object(&f, "/dense");
+    assert_eq!(dense.attributes.len(), 12);
+    assert!(
+        dense
+            .attributes
+            .iter()
+            .all(|a| a.as_str().as_deref() == Some("shared value"))
+    );
     // Proof that these were shared: with no resolution allowed, each is a limit issue and
     // the values are gone.
     let limits = Limits {

@@ -7,7 +7,7 @@ use super::cursor::{Cursor, Layout};
 use super::dataset::{self, Storage};
 use super::datatype::{self, Datatype};
 use super::filters::{self, DecodeBudget, Pipeline};
-use super::fractal_heap::{self, HeapObject};
+use super::fractal_heap::{self, Heap};
 use super::global_heap::GlobalHeap;
 use super::links::{self, Target};
 use super::object_header::{self as oh, Message};
@@ -15,6 +15,7 @@ use super::shared::{Body, Resolver};
 use super::superblock::Superblock;
 use super::symbol_table;
 use super::{Alias, DatasetData, Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 struct Walk<'a> {
@@ -395,12 +396,28 @@ fn message(
             }
         }
         oh::MSG_ATTRIBUTE_INFO => {
-            // Attribute name index records: heap ID (8 bytes), flags, creation order, hash.
-            fn id(r: &[u8]) -> &[u8] {
-                r.get(..8).unwrap_or(r)
-            }
-            for o in dense_objects(w, m, 2, id, &object.path)? {
-                push_attribute(w, object, &mut o.cursor(), Some(o.at))?;
+            // Attribute name index records: heap ID (8 bytes), message flags, creation
+            // order, hash. A shared attribute's ID names the shared-message table's heap,
+            // not the object's.
+            let Some((heap, records)) = dense_index(w, m, 2)? else {
+                return Ok(());
+            };
+            for r in records {
+                let id = r.get(..8).unwrap_or(r);
+                let body = if r.get(8).is_some_and(|f| f & oh::FLAG_SHARED != 0) {
+                    w.shared
+                        .in_table(oh::MSG_ATTRIBUTE, id, heap.addr())
+                        .map(|b| (Cow::Owned(b.bytes), b.at))
+                } else {
+                    heap.object(id, &mut w.nodes, w.limits)
+                        .map(|o| (o.bytes, o.at))
+                };
+                match body {
+                    Ok((bytes, at)) => {
+                        push_attribute(w, object, &mut Cursor::new(&bytes, 0), Some(at))?
+                    }
+                    Err(e) => w.issue(&object.path, e),
+                }
             }
         }
         oh::MSG_SYMBOL_TABLE => {
@@ -424,18 +441,23 @@ fn message(
         oh::MSG_LINK_INFO => {
             *group = true;
             // Link name index records: name hash (4 bytes), then the heap ID.
-            fn id(r: &[u8]) -> &[u8] {
-                r.get(4..).unwrap_or(&[])
-            }
-            for o in dense_objects(w, m, 8, id, &object.path)? {
+            let Some((heap, records)) = dense_index(w, m, 8)? else {
+                return Ok(());
+            };
+            for r in records {
                 if children.len() >= w.limits.max_objects {
                     return Err(Error::Limit {
                         what: "members in one group",
                         limit: w.limits.max_objects as u64,
                     });
                 }
-                let l = links::parse(&w.layout, &mut o.cursor())?;
-                link(l, object, children, m.at())?;
+                match heap.object(r.get(4..).unwrap_or(&[]), &mut w.nodes, w.limits) {
+                    Ok(o) => {
+                        let l = links::parse(&w.layout, &mut o.cursor())?;
+                        link(l, object, children, m.at())?;
+                    }
+                    Err(e) => w.issue(&object.path, e),
+                }
             }
         }
         oh::MSG_GROUP_INFO => *group = true,
@@ -503,27 +525,17 @@ fn push_attribute(
     Ok(())
 }
 
-/// The messages of dense storage (each link or attribute message in the heap), found
-/// through the name index; `id_at` is where the heap ID sits in an index record. Objects
-/// that cannot be reached are recorded as issues and skipped.
-fn dense_objects<'a>(
+/// Dense storage: its fractal heap and the records of its name index (each holds the
+/// heap ID of one link or attribute message); `None` for compact storage.
+fn dense_index<'a>(
     w: &mut Walk<'a>,
     m: &Message<'_>,
     flag_skip: usize,
-    id_at: fn(&[u8]) -> &[u8],
-    path: &str,
-) -> Result<Vec<HeapObject<'a>>, Error> {
+) -> Result<Option<(Heap<'a>, Vec<&'a [u8]>)>, Error> {
     let Some((heap, index)) = dense_storage(&w.layout, m.cursor(), flag_skip)? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let heap = fractal_heap::open(w.data, &w.layout, heap, &mut w.nodes, w.limits, &w.decode)?;
     let records = btree_v2::records(w.data, &w.layout, index, &mut w.nodes, w.limits)?;
-    let mut out = Vec::new();
-    for r in records {
-        match heap.object(id_at(r), &mut w.nodes, w.limits) {
-            Ok(o) => out.push(o),
-            Err(e) => w.issue(path, e),
-        }
-    }
-    Ok(out)
+    Ok(Some((heap, records)))
 }
