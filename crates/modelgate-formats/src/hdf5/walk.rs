@@ -525,13 +525,16 @@ fn push_attribute(
     Ok(())
 }
 
+/// A dense storage's heap and its name index records.
+type DenseIndex<'a> = (Heap<'a>, Vec<&'a [u8]>);
+
 /// Dense storage: its fractal heap and the records of its name index (each holds the
 /// heap ID of one link or attribute message); `None` for compact storage.
 fn dense_index<'a>(
     w: &mut Walk<'a>,
     m: &Message<'_>,
     flag_skip: usize,
-) -> Result<Option<(Heap<'a>, Vec<&'a [u8]>)>, Error> {
+) -> Result<Option<DenseIndex<'a>>, Error> {
     let Some((heap, index)) = dense_storage(&w.layout, m.cursor(), flag_skip)? else {
         return Ok(None);
     };
