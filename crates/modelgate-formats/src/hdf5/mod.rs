@@ -51,6 +51,12 @@ pub use attribute::{Attribute, Value};
 pub use datatype::Datatype;
 pub use superblock::{SIGNATURE, find_superblock};
 
+/// The [`Error::Limit`] for a byte or opaque dataset larger than
+/// [`Limits::max_dataset_bytes`]: its start was read (a payload is recognised by its leading
+/// bytes), the rest was not. Unlike the other limits this loses little: callers may report
+/// it as information rather than as an incomplete scan.
+pub const BYTE_DATASET_PREFIX: &str = "bytes read of one byte dataset (its start is searched)";
+
 /// Why a structure could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {

@@ -535,9 +535,30 @@ fn dataset_budgets_are_reported() {
     assert_eq!(d.value, Value::Bytes(PICKLE[..20].to_vec()));
     assert!(d.truncated);
     assert!(
+        f.issues.iter().any(|i| i.path == "/payload/chunked"
+            && i.error
+                == Error::Limit {
+                    what: BYTE_DATASET_PREFIX,
+                    limit: 20
+                }),
+        "{:?}",
         f.issues
-            .iter()
-            .any(|i| i.path == "/payload/chunked" && i.error.is_limit()),
+    );
+    // A string dataset cut short loses elements: a different limit.
+    let limits = Limits {
+        max_dataset_bytes: 8,
+        ..Limits::default()
+    };
+    let f = parse(&fixture("ok_h5py_byte_datasets.h5"), &limits).unwrap();
+    assert!(
+        f.issues.iter().any(|i| i.path == "/labels"
+            && matches!(
+                i.error,
+                Error::Limit {
+                    what: "bytes read of one string dataset",
+                    ..
+                }
+            )),
         "{:?}",
         f.issues
     );

@@ -291,8 +291,17 @@ fn read_data(
     }
     let truncated = want < total;
     if truncated {
-        let (what, limit) = if cap == w.limits.max_dataset_bytes {
-            ("bytes read of one dataset", w.limits.max_dataset_bytes)
+        let strings = matches!(
+            dt,
+            Datatype::FixedString { .. } | Datatype::VarString | Datatype::VarSequence(_)
+        );
+        let (what, limit) = if cap == w.limits.max_dataset_bytes && !strings {
+            (super::BYTE_DATASET_PREFIX, w.limits.max_dataset_bytes)
+        } else if cap == w.limits.max_dataset_bytes {
+            (
+                "bytes read of one string dataset",
+                w.limits.max_dataset_bytes,
+            )
         } else {
             ("dataset bytes read for the file", w.limits.max_data_bytes)
         };

@@ -44,11 +44,16 @@ impl Analyzer for Hdf5Analyzer {
         inventory(cx, art, &file);
         let shown = file.issues.len().min(MAX_ISSUES);
         for issue in file.issues.iter().take(shown) {
-            cx.emit(
-                problem(&issue.error)
-                    .finding(located(art, &issue.error), format!("HDF5 {issue}"))
-                    .with("object", issue.path.clone()),
-            );
+            let mut f = problem(&issue.error)
+                .finding(located(art, &issue.error), format!("HDF5 {issue}"))
+                .with("object", issue.path.clone());
+            // A large byte dataset is read from its start by design (a payload is
+            // recognised by its leading bytes): information, not an incomplete scan.
+            if matches!(&issue.error, Error::Limit { what, .. } if *what == hdf5::BYTE_DATASET_PREFIX)
+            {
+                f = f.severity(Severity::Info);
+            }
+            cx.emit(f);
         }
         if file.issues.len() > shown {
             cx.emit(malformed::META.finding(
