@@ -707,3 +707,31 @@ fn extensible_array_and_btree_v2_chunk_indexes() {
     want.resize(300, 0);
     assert_eq!(many.value, Value::Bytes(want));
 }
+
+/// Time the parse of real files (`H5_BENCH=/a.h5:/b.h5 cargo test -p modelgate-formats
+/// hdf5_bench -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn hdf5_bench() {
+    for p in std::env::var("H5_BENCH").unwrap().split(':') {
+        let d = std::fs::read(p).unwrap();
+        let t = std::time::Instant::now();
+        let f = parse(&d, &Limits::default()).unwrap();
+        let read: usize = f
+            .objects
+            .iter()
+            .filter_map(|o| o.data.as_ref())
+            .map(|x| match &x.value {
+                Value::Bytes(b) => b.len(),
+                Value::Strings(s) => s.iter().map(Vec::len).sum(),
+                _ => 0,
+            })
+            .sum();
+        println!(
+            "{p}: {} bytes, {} objects, {read} dataset bytes read, {:?}",
+            d.len(),
+            f.objects.len(),
+            t.elapsed()
+        );
+    }
+}
