@@ -68,12 +68,12 @@ const EXTENDED_ARG: u8 = 144;
 /// EXTENDED_ARG in CPython 3.13.
 const EXTENDED_ARG_313: u8 = 71;
 const RESUME: u8 = 151;
-const MAKE_CELL: u8 = 135;
-/// COPY_FREE_VARS in 3.11 and 3.12, which is RESUME's number in 3.13.
-const COPY_FREE_VARS: u8 = 149;
+/// MAKE_CELL, COPY_FREE_VARS, RETURN_GENERATOR, POP_TOP in 3.11 and 3.12 (COPY_FREE_VARS
+/// is RESUME's number in 3.13).
+const PRELUDE: [u8; 4] = [135, 149, 75, 1];
 const RESUME_313: u8 = 149;
-const MAKE_CELL_313: u8 = 94;
-const COPY_FREE_VARS_313: u8 = 62;
+/// MAKE_CELL, COPY_FREE_VARS, RETURN_GENERATOR, POP_TOP in 3.13.
+const PRELUDE_313: [u8; 4] = [94, 62, 35, 32];
 /// RESUME in CPython 3.14 and later (renumbered in 3.14a6, magic number 3619).
 const RESUME_314: u8 = 128;
 const PRECALL: u8 = 166;
@@ -225,12 +225,13 @@ fn cache_runs(code: &[u8]) -> Vec<(u8, usize)> {
     out
 }
 
-/// Whether the code starts with `resume` after the cell and free-variable prelude
-/// (MAKE_CELL / COPY_FREE_VARS instructions) every 3.11+ code object has.
-fn starts_with_resume(code: &[u8], make_cell: u8, copy_free_vars: u8, resume: u8) -> bool {
+/// Whether the code starts with `resume` after the prelude every 3.11+ code object may
+/// have: MAKE_CELL / COPY_FREE_VARS for cell and free variables, then RETURN_GENERATOR and
+/// POP_TOP for generators and coroutines (`prelude` lists those opcodes' numbers).
+fn starts_with_resume(code: &[u8], prelude: [u8; 4], resume: u8) -> bool {
     code.chunks_exact(2)
         .filter_map(|p| p.first().copied())
-        .find(|op| *op != make_cell && *op != copy_free_vars)
+        .find(|op| !prelude.contains(op))
         == Some(resume)
 }
 
@@ -244,11 +245,11 @@ pub(crate) fn detect_version(view: &View<'_, '_>, top: Id, layout: CodeLayout) -
         return PyVersion::Unknown;
     };
     let code = view.bytecode(c);
-    if !starts_with_resume(code, MAKE_CELL, COPY_FREE_VARS, RESUME) {
+    if !starts_with_resume(code, PRELUDE, RESUME) {
         // 3.14's cell prelude opcodes are not checked here: RESUME within the first
         // instructions (one per cell or free variable, then RESUME) is enough to tell.
         let prelude = view.items(c.locals).len().saturating_add(1).min(256);
-        return if starts_with_resume(code, MAKE_CELL_313, COPY_FREE_VARS_313, RESUME_313) {
+        return if starts_with_resume(code, PRELUDE_313, RESUME_313) {
             PyVersion::Py313
         } else if code
             .chunks_exact(2)

@@ -293,3 +293,21 @@ fn slice_constants() {
     let d = disassemble(&orig, &Limits::default()).unwrap();
     assert_eq!(d.code.consts[0], "slice(1, None, None)");
 }
+
+/// Generators start with RETURN_GENERATOR and POP_TOP before RESUME (after MAKE_CELL):
+/// real 3.11 and 3.13 generator functions are still told apart and decoded.
+#[test]
+fn generators_are_decoded() {
+    for (name, version) in [
+        ("py311_generator", PyVersion::Py311),
+        ("py313_generator", PyVersion::Py313),
+    ] {
+        let d = dis(name);
+        assert_eq!(d.version, version, "{name}");
+        assert!(
+            calls(&d).contains(&"os.system(\"echo modelgate-gen\")".to_string()),
+            "{name}: {:?}",
+            calls(&d)
+        );
+    }
+}
