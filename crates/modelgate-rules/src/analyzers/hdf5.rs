@@ -19,6 +19,10 @@ pub struct Hdf5Analyzer;
 const MAX_ISSUES: usize = 32;
 /// Most raw-byte config candidates tried when the structure cannot be read.
 const MAX_RAW_CONFIGS: usize = 16;
+/// Most elements of one attribute sniffed for a payload (the rest: an info finding).
+const MAX_ATTRIBUTE_ELEMENTS: usize = 64;
+/// Most elements of one string dataset sniffed for a payload (the rest: an info finding).
+const MAX_DATASET_ELEMENTS: usize = 65_536;
 /// Keras attributes that hold JSON configs.
 const CONFIG_ATTRIBUTES: &[&str] = &["model_config", "training_config"];
 
@@ -209,7 +213,7 @@ fn hidden_in_values(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
                 attribute: Some(&a.name),
                 at: a.at,
             };
-            sniff_value(cx, art, &a.value, &place, pytables);
+            sniff_value(cx, art, &a.value, &place, pytables, MAX_ATTRIBUTE_ELEMENTS);
         }
         if let Some(d) = &o.data {
             let place = Place {
@@ -217,14 +221,21 @@ fn hidden_in_values(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
                 attribute: None,
                 at: d.at,
             };
-            sniff_value(cx, art, &d.value, &place, false);
+            sniff_value(cx, art, &d.value, &place, false, MAX_DATASET_ELEMENTS);
         }
     }
 }
 
 /// Sniff the elements of one value (raw, and base64/hex decoded) for a payload format;
 /// the first hit per element is reported and scanned as a member.
-fn sniff_value(cx: &mut ScanCx, art: &Artifact, value: &Value, place: &Place<'_>, pytables: bool) {
+fn sniff_value(
+    cx: &mut ScanCx,
+    art: &Artifact,
+    value: &Value,
+    place: &Place<'_>,
+    pytables: bool,
+    max_elements: usize,
+) {
     let values: Vec<&[u8]> = match value {
         Value::Strings(v) => v.iter().map(Vec::as_slice).collect(),
         Value::Bytes(b) => vec![b.as_slice()],
@@ -232,7 +243,21 @@ fn sniff_value(cx: &mut ScanCx, art: &Artifact, value: &Value, place: &Place<'_>
     };
     let label = place.label();
     let subject = place.subject();
-    for (i, raw) in values.into_iter().enumerate().take(64) {
+    if values.len() > max_elements {
+        cx.emit(
+            not_fully_read::META
+                .finding(
+                    art.path.at(place.at),
+                    format!(
+                        "only the first {max_elements} of {} elements of {subject} were searched for payloads",
+                        values.len()
+                    ),
+                )
+                .severity(Severity::Info)
+                .with("object", place.object.to_string()),
+        );
+    }
+    for (i, raw) in values.into_iter().enumerate().take(max_elements) {
         if raw.len() < 8 || cx.out_of_time(&art.path) {
             continue;
         }
@@ -552,6 +577,18 @@ mod tests {
         assert_eq!(hdf, 5, "{:?}", r.findings);
         let r = scan("ok_h5py_byte_datasets.h5");
         assert!(r.findings.is_empty(), "{:?}", r.findings);
+        // More elements than are sniffed one by one: said, at info severity.
+        let r = scan("ok_h5py_many_labels.h5");
+        assert_eq!(codes(&r), vec!["HDF002"], "{:?}", r.findings);
+        assert_eq!(r.findings[0].severity, Severity::Info);
+        assert!(
+            r.findings[0]
+                .message
+                .contains("only the first 64 of 100 elements of attribute \"labels\" of /"),
+            "{}",
+            r.findings[0].message
+        );
+        assert_eq!(r.verdict, Verdict::Clean);
     }
 
     /// Behind a deflate-filtered link heap (with a huge filtered link name), and behind
