@@ -187,7 +187,7 @@ impl<'a> Heap<'a> {
             };
             (addr, len, mask, size)
         } else {
-            let key_len = (self.id_len - 1).min(8);
+            let key_len = self.id_len.saturating_sub(1).min(8);
             let key = c.uint(key_len, "huge object ID")?;
             self.huge_record(key, nodes, limits)?
         };
