@@ -3,6 +3,8 @@
 use super::cursor::{Cursor, Layout};
 use super::datatype::{self, Datatype};
 use super::global_heap::GlobalHeap;
+use super::object_header::{MSG_DATASPACE, MSG_DATATYPE};
+use super::shared::Resolver;
 use super::{Error, Limits};
 
 /// A decoded attribute value.
@@ -71,6 +73,7 @@ pub(crate) fn parse(
     heap: &mut GlobalHeap,
     budget: &mut ValueBudget,
     limits: &Limits,
+    shared: &mut Resolver<'_>,
 ) -> Result<Attribute, Error> {
     let at = c.pos();
     let version = c.u8("attribute version")?;
@@ -78,12 +81,6 @@ pub(crate) fn parse(
     let name_len = usize::from(c.u16("attribute name size")?);
     let type_len = usize::from(c.u16("attribute datatype size")?);
     let space_len = usize::from(c.u16("attribute dataspace size")?);
-    if flags & 0x03 != 0 {
-        return Err(Error::Unsupported {
-            at: at as u64,
-            what: "attribute with a shared datatype or dataspace".into(),
-        });
-    }
     let padded = |n: usize| if version == 1 { pad8(n) } else { n };
     match version {
         1 | 2 => {}
@@ -102,8 +99,20 @@ pub(crate) fn parse(
     let mut type_cursor = c.take(padded(type_len), "attribute datatype")?;
     let mut space_cursor = c.take(padded(space_len), "attribute dataspace")?;
     let value_bytes = c.rest();
-    let dtype = datatype::parse(&mut type_cursor)?;
-    let shape = datatype::parse_dataspace(&mut space_cursor, layout)?;
+    // Flag bits 0 and 1: the datatype / dataspace field is a shared-message reference.
+    let dtype = if flags & 0x01 != 0 {
+        datatype::parse(&mut shared.resolve(MSG_DATATYPE, type_cursor)?.cursor())?
+    } else {
+        datatype::parse(&mut type_cursor)?
+    };
+    let shape = if flags & 0x02 != 0 {
+        datatype::parse_dataspace(
+            &mut shared.resolve(MSG_DATASPACE, space_cursor)?.cursor(),
+            layout,
+        )?
+    } else {
+        datatype::parse_dataspace(&mut space_cursor, layout)?
+    };
     let (value, used) = match &shape {
         None => (Value::Empty, 0),
         Some(dims) => decode(

@@ -163,6 +163,15 @@ pub(crate) fn parse_dataspace(
     c: &mut Cursor<'_>,
     layout: &Layout,
 ) -> Result<Option<Vec<u64>>, Error> {
+    Ok(parse_dataspace_unlimited(c, layout)?.0)
+}
+
+/// Parse a dataspace message body: the dimensions as [`parse_dataspace`], and which of them
+/// are unlimited (maximum size "unlimited").
+pub(crate) fn parse_dataspace_unlimited(
+    c: &mut Cursor<'_>,
+    layout: &Layout,
+) -> Result<(Option<Vec<u64>>, Vec<bool>), Error> {
     let at = c.pos() as u64;
     let version = c.u8("dataspace version")?;
     let rank = c.u8("dataspace rank")?;
@@ -190,10 +199,12 @@ pub(crate) fn parse_dataspace(
     for _ in 0..rank {
         dims.push(layout.length(c, "dataspace dimension")?);
     }
+    let mut unlimited = vec![false; dims.len()];
     if flags & 1 != 0 {
-        for _ in 0..rank {
-            let _ = layout.length(c, "dataspace maximum dimension")?;
+        let all_ones = u64::MAX >> (64 - 8 * layout.length_size.clamp(1, 8));
+        for u in unlimited.iter_mut() {
+            *u = layout.length(c, "dataspace maximum dimension")? == all_ones;
         }
     }
-    Ok((!null).then_some(dims))
+    Ok(((!null).then_some(dims), unlimited))
 }

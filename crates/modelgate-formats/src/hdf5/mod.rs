@@ -1,31 +1,48 @@
 //! A minimal, read-only, bounded HDF5 reader: enough of the format to read what Keras and
-//! h5py write (the group tree, attributes with string and numeric values, dataset shapes)
-//! without libhdf5 and without trusting a single length or address in the file.
+//! h5py write (the group tree, attributes with string and numeric values, dataset shapes,
+//! and the contents of byte-like datasets) without libhdf5 and without trusting a single
+//! length or address in the file.
 //!
 //! Covered: superblock versions 0-3 (also after a user block at 512, 1024, 2048, ...),
 //! object headers versions 1 and 2 with continuation blocks, old-style groups (symbol table:
 //! version-1 B-tree, symbol nodes and local heap, soft links), new-style groups with compact
-//! (link messages) and dense storage (fractal heap direct and indirect blocks), attributes
-//! compact and dense (message versions 1-3), datatypes integer, float, fixed and
-//! variable-length strings (global heap), opaque, arrays of those. Not read (reported as
-//! [`Issue`]s, never skipped silently): filtered fractal heaps, huge/tiny heap objects,
-//! shared (committed) messages, user-defined links. Dataset raw data is not read at all
-//! (shapes and types only). Checksums are verified for version-2/3 superblocks and object
-//! header chunks (a mismatch is an [`Issue`]), not for fractal heap and v2 B-tree blocks.
+//! (link messages) and dense storage (fractal heaps: direct and indirect blocks, deflate
+//! filtered blocks, managed, huge and tiny objects), attributes compact and dense (message
+//! versions 1-3), shared object header messages (in another object header, e.g. a committed
+//! datatype, or in the shared-message table named by the superblock extension), datatypes
+//! integer, float, fixed and variable-length strings (global heap), opaque, arrays of those.
 //!
-//! Every count, size, depth and visit is bounded by [`Limits`]; cycles in the object graph
-//! and in continuation chains are detected; malformed structures become [`Issue`]s on the
-//! object where they occur, and only an unreadable superblock fails the whole parse.
+//! Dataset raw data is read only for byte-like datasets (1-byte integers, strings, opaque,
+//! variable-length sequences and arrays of those; see [`DatasetData`] for the policy and
+//! budgets), never for numeric ones: compact, contiguous and chunked layouts (layout message
+//! versions 1-5), chunk indexes version-1 B-tree, single chunk, implicit, fixed array
+//! (unpaged), extensible array (unpaged, first dimension unlimited) and version-2 B-tree,
+//! with the deflate, shuffle and Fletcher-32 filters undone.
+//!
+//! Not read (reported as [`Issue`]s, never skipped silently): user-defined links, virtual
+//! datasets, chunks compressed with other filters (szip, lzf, blosc, zstd, ...), paged fixed
+//! and extensible arrays, extensible-array indexes whose unlimited dimension is not the
+//! first. Checksums are verified for version-2/3 superblocks and object header chunks (a
+//! mismatch is an [`Issue`]), not for heap, B-tree, array and chunk blocks.
+//!
+//! Every count, size, depth and visit is bounded by [`Limits`]; cycles in the object graph,
+//! continuation chains and chunk B-trees are detected, chains of shared messages bounded;
+//! everything decompressed counts against one file-wide budget. Malformed structures become
+//! [`Issue`]s on the object where they occur, and only an unreadable superblock fails the
+//! whole parse.
 
 mod attribute;
 mod btree_v2;
 mod checksum;
 mod cursor;
+mod dataset;
 mod datatype;
+mod filters;
 mod fractal_heap;
 mod global_heap;
 mod links;
 mod object_header;
+mod shared;
 mod superblock;
 mod symbol_table;
 mod walk;
@@ -33,6 +50,12 @@ mod walk;
 pub use attribute::{Attribute, Value};
 pub use datatype::Datatype;
 pub use superblock::{SIGNATURE, find_superblock};
+
+/// The [`Error::Limit`] for a byte or opaque dataset larger than
+/// [`Limits::max_dataset_bytes`]: its start was read (a payload is recognised by its leading
+/// bytes), the rest was not. Unlike the other limits this loses little: callers may report
+/// it as information rather than as an incomplete scan.
+pub const BYTE_DATASET_PREFIX: &str = "bytes read of one byte dataset (its start is searched)";
 
 /// Why a structure could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +113,20 @@ pub struct Limits {
     pub max_btree_nodes: usize,
     /// Most issues recorded.
     pub max_issues: usize,
+    /// Largest decompression ratio accepted for a filtered block (deflate's own maximum
+    /// is about 1032:1).
+    pub max_ratio: u64,
+    /// Most bytes of one dataset read (only byte, string and opaque datasets are read;
+    /// a larger one is read up to here and reported).
+    pub max_dataset_bytes: u64,
+    /// Most dataset bytes read for the file.
+    pub max_data_bytes: u64,
+    /// Most bytes decompressed for the file (dataset chunks, filtered heap blocks and
+    /// huge heap objects together).
+    pub max_decoded_bytes: u64,
+    /// Deepest chain of shared messages followed (a shared message naming another
+    /// object header whose message is shared again).
+    pub max_shared_depth: usize,
 }
 
 impl Default for Limits {
@@ -104,6 +141,11 @@ impl Default for Limits {
             max_value_bytes: 256 << 20,
             max_btree_nodes: 100_000,
             max_issues: 256,
+            max_ratio: 1100,
+            max_dataset_bytes: 16 << 20,
+            max_data_bytes: 64 << 20,
+            max_decoded_bytes: 512 << 20,
+            max_shared_depth: 4,
         }
     }
 }
@@ -141,6 +183,28 @@ pub struct Object {
     pub kind: ObjectKind,
     pub attributes: Vec<Attribute>,
     pub other_links: Vec<OtherLink>,
+    /// The contents of a dataset whose elements are bytes, strings or opaque data (see
+    /// [`DatasetData`]); `None` for numeric datasets and everything else.
+    pub data: Option<DatasetData>,
+}
+
+/// The raw contents of a byte-like dataset.
+///
+/// Read policy: only datasets whose element type is a 1-byte integer, a fixed or
+/// variable-length string, opaque data, a variable-length sequence or an array of those
+/// are read (that is where a payload can be stored as data); numeric datasets (weights) are
+/// never read. At most [`Limits::max_dataset_bytes`] per dataset and
+/// [`Limits::max_data_bytes`] per file are read, row-major from the start; a dataset cut
+/// short is reported as a limit [`Issue`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetData {
+    /// `Bytes` for byte and opaque elements (all elements, concatenated), `Strings` for
+    /// string and variable-length elements (one per element).
+    pub value: Value,
+    /// Absolute file position of the data (or of its first chunk).
+    pub at: u64,
+    /// Whether only a prefix was read (the dataset is larger than the budget).
+    pub truncated: bool,
 }
 
 impl Object {

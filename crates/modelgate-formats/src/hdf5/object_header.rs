@@ -12,6 +12,7 @@ pub(crate) const MSG_DATATYPE: u16 = 0x0003;
 pub(crate) const MSG_LINK: u16 = 0x0006;
 pub(crate) const MSG_LAYOUT: u16 = 0x0008;
 pub(crate) const MSG_GROUP_INFO: u16 = 0x000A;
+pub(crate) const MSG_FILTER_PIPELINE: u16 = 0x000B;
 pub(crate) const MSG_ATTRIBUTE: u16 = 0x000C;
 pub(crate) const MSG_CONTINUATION: u16 = 0x0010;
 pub(crate) const MSG_SYMBOL_TABLE: u16 = 0x0011;

@@ -31,6 +31,9 @@ pub(crate) struct Superblock {
     pub(crate) root: u64,
     /// False when a version 2/3 superblock's checksum does not match.
     pub(crate) checksum_ok: bool,
+    /// Object header of the superblock extension (version 2/3), where the shared-message
+    /// table is named.
+    pub(crate) extension: Option<u64>,
 }
 
 fn width(v: u8, at: u64, what: &'static str) -> Result<usize, Error> {
@@ -106,12 +109,13 @@ pub(crate) fn read(data: &[u8]) -> Result<Superblock, Error> {
                 end_of_file,
                 root: header,
                 checksum_ok: true,
+                extension: None,
             })
         }
         _ => {
             c.skip(1, "superblock flags")?;
             let _base = layout.addr(&mut c, "base address")?;
-            let _ext = layout.addr(&mut c, "superblock extension address")?;
+            let extension = layout.addr(&mut c, "superblock extension address")?;
             let end_of_file = layout.addr(&mut c, "end-of-file address")?;
             let header = layout.addr(&mut c, "root object header address")?;
             let checksum_ok = checksum::matches(data, start, c.pos()) != Some(false);
@@ -127,6 +131,7 @@ pub(crate) fn read(data: &[u8]) -> Result<Superblock, Error> {
                 end_of_file,
                 root: header,
                 checksum_ok,
+                extension,
             })
         }
     }

@@ -1,17 +1,21 @@
 //! The depth-first walk of the group tree from the root group: every object's header,
 //! attributes and links, under the file's budgets.
 
-use super::attribute::{self, ValueBudget};
+use super::attribute::{self, Value, ValueBudget};
 use super::btree_v2;
 use super::cursor::{Cursor, Layout};
-use super::datatype;
-use super::fractal_heap;
+use super::dataset::{self, Storage};
+use super::datatype::{self, Datatype};
+use super::filters::{self, DecodeBudget, Pipeline};
+use super::fractal_heap::{self, Heap};
 use super::global_heap::GlobalHeap;
 use super::links::{self, Target};
 use super::object_header::{self as oh, Message};
+use super::shared::{Body, Resolver};
 use super::superblock::Superblock;
 use super::symbol_table;
-use super::{Alias, Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
+use super::{Alias, DatasetData, Error, Hdf5File, Issue, Limits, Object, ObjectKind, OtherLink};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 struct Walk<'a> {
@@ -19,8 +23,13 @@ struct Walk<'a> {
     layout: Layout,
     limits: &'a Limits,
     heap: GlobalHeap,
+    shared: Resolver<'a>,
+    /// Bytes left to decompress for the file.
+    decode: DecodeBudget,
     budget: ValueBudget,
     nodes: usize,
+    /// Dataset bytes left to read for the file.
+    data_left: u64,
     issues: Vec<Issue>,
     issues_dropped: bool,
 }
@@ -63,15 +72,19 @@ fn is_under(path: &str, ancestor: &str) -> bool {
 }
 
 pub(crate) fn walk(data: &[u8], sb: &Superblock, limits: &Limits) -> Hdf5File {
+    let decode = DecodeBudget::new(limits.max_decoded_bytes);
     let mut w = Walk {
         data,
         layout: sb.layout,
         limits,
         heap: GlobalHeap::default(),
+        shared: Resolver::new(data, sb.layout, limits, sb.extension, decode.clone()),
+        decode,
         budget: ValueBudget {
             left: limits.max_value_bytes,
         },
         nodes: 0,
+        data_left: limits.max_data_bytes,
         issues: Vec::new(),
         issues_dropped: false,
     };
@@ -146,6 +159,7 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
         kind: ObjectKind::Other,
         attributes: Vec::new(),
         other_links: Vec::new(),
+        data: None,
     };
     let mut children = Vec::new();
     let messages = match oh::read(w.data, &w.layout, addr, w.limits) {
@@ -162,7 +176,10 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
     };
     let mut group = false;
     let mut layout_seen = false;
+    let mut storage: Option<Storage<'_>> = None;
+    let mut pipeline = Pipeline::default();
     let mut shape = Vec::new();
+    let mut unlimited = Vec::new();
     let mut dtype = None;
     let mut datatype_seen = false;
     for m in &messages {
@@ -170,21 +187,57 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
             w.issue(path, e);
         }
         match m.kind {
-            oh::MSG_LAYOUT => layout_seen = true,
-            oh::MSG_DATASPACE => match datatype::parse_dataspace(&mut m.cursor(), &w.layout) {
-                Ok(s) => shape = s.unwrap_or_default(),
-                Err(e) => w.issue(path, e),
-            },
-            oh::MSG_DATATYPE => {
-                datatype_seen = true;
-                if m.flags & oh::FLAG_SHARED == 0 {
-                    match datatype::parse(&mut m.cursor()) {
-                        Ok(t) => dtype = Some(t),
-                        Err(e) => w.issue(path, e),
-                    }
+            oh::MSG_LAYOUT => {
+                layout_seen = true;
+                match dataset::parse_layout(&mut m.cursor(), &w.layout) {
+                    Ok(s) => storage = Some(s),
+                    Err(e) => w.issue(path, e),
                 }
             }
+            oh::MSG_DATATYPE => datatype_seen = true,
             _ => {}
+        }
+        if !matches!(
+            m.kind,
+            oh::MSG_FILTER_PIPELINE | oh::MSG_DATASPACE | oh::MSG_DATATYPE
+        ) {
+            continue;
+        }
+        // A shared message: its body is in another object header or the shared-message
+        // table.
+        let shared = if m.flags & oh::FLAG_SHARED != 0 {
+            match w.shared.resolve(m.kind, m.cursor()) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    w.issue(path, e);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        let mut c = shared.as_ref().map_or_else(|| m.cursor(), Body::cursor);
+        let result = match m.kind {
+            oh::MSG_FILTER_PIPELINE => filters::parse(&mut c).map(|p| pipeline = p),
+            oh::MSG_DATASPACE => {
+                datatype::parse_dataspace_unlimited(&mut c, &w.layout).map(|(s, u)| {
+                    shape = s.unwrap_or_default();
+                    unlimited = u;
+                })
+            }
+            _ => datatype::parse(&mut c).map(|t| dtype = Some(t)),
+        };
+        if let Err(e) = result {
+            w.issue(path, e);
+        }
+    }
+    if let (Some(storage), Some(dt)) = (&storage, &dtype)
+        && !group
+        && byte_like(dt)
+    {
+        match read_data(w, storage, &pipeline, (&shape, &unlimited), dt, path) {
+            Ok(d) => object.data = Some(d),
+            Err(e) => w.issue(path, e),
         }
     }
     object.kind = if group {
@@ -200,6 +253,114 @@ fn read_object(w: &mut Walk<'_>, addr: u64, path: &str) -> (Object, Vec<(String,
         ObjectKind::Other
     };
     (object, children)
+}
+
+/// Whether a dataset of this type is read: bytes, strings, opaque data (where a payload can
+/// be stored), never numbers.
+fn byte_like(t: &Datatype) -> bool {
+    match t {
+        Datatype::Integer { size: 1, .. }
+        | Datatype::FixedString { .. }
+        | Datatype::VarString
+        | Datatype::Opaque { .. } => true,
+        Datatype::VarSequence(b) | Datatype::Array { base: b, .. } => byte_like(b),
+        _ => false,
+    }
+}
+
+/// Read a byte-like dataset within the per-dataset and per-file budgets.
+fn read_data(
+    w: &mut Walk<'_>,
+    storage: &Storage<'_>,
+    pipeline: &Pipeline,
+    (shape, unlimited): (&[u64], &[bool]),
+    dt: &Datatype,
+    path: &str,
+) -> Result<DatasetData, Error> {
+    let elem = dt.size(w.layout.offset_size);
+    let total = attribute::element_count(shape)
+        .and_then(|n| n.checked_mul(elem))
+        .ok_or(Error::Invalid {
+            at: 0,
+            what: format!("dataset of shape {shape:?} overflows"),
+        })?;
+    let cap = w.limits.max_dataset_bytes.min(w.data_left);
+    let mut want = total.min(cap);
+    if elem > 0 {
+        want -= want % elem;
+    }
+    let truncated = want < total;
+    if truncated {
+        let strings = matches!(
+            dt,
+            Datatype::FixedString { .. } | Datatype::VarString | Datatype::VarSequence(_)
+        );
+        let (what, limit) = if cap == w.limits.max_dataset_bytes && !strings {
+            (super::BYTE_DATASET_PREFIX, w.limits.max_dataset_bytes)
+        } else if cap == w.limits.max_dataset_bytes {
+            (
+                "bytes read of one string dataset",
+                w.limits.max_dataset_bytes,
+            )
+        } else {
+            ("dataset bytes read for the file", w.limits.max_data_bytes)
+        };
+        w.issue(path, Error::Limit { what, limit });
+    }
+    let raw = dataset::read(
+        w.data,
+        &w.layout,
+        storage,
+        pipeline,
+        (shape, unlimited),
+        elem,
+        want,
+        &mut w.nodes,
+        w.limits,
+        &w.decode,
+    )?;
+    w.data_left = w.data_left.saturating_sub(raw.bytes.len() as u64);
+    let size = usize::try_from(elem).unwrap_or(usize::MAX).max(1);
+    let value = match dt {
+        Datatype::VarString | Datatype::VarSequence(_) => {
+            let mut out = Vec::new();
+            for b in raw.bytes.chunks_exact(size) {
+                let mut c = Cursor::new(b, 0);
+                let _len = c.u32("vlen length")?;
+                let addr = w.layout.addr(&mut c, "vlen global heap address")?;
+                let index = c.u32("vlen global heap index")?;
+                let Some(addr) = addr.filter(|_| index != 0) else {
+                    out.push(Vec::new());
+                    continue;
+                };
+                let s = w.heap.get(w.data, &w.layout, addr, index)?;
+                w.data_left = w
+                    .data_left
+                    .checked_sub(s.len() as u64)
+                    .ok_or(Error::Limit {
+                        what: "dataset bytes read for the file",
+                        limit: w.limits.max_data_bytes,
+                    })?;
+                out.push(s.to_vec());
+            }
+            Value::Strings(out)
+        }
+        Datatype::FixedString { .. } => Value::Strings(
+            raw.bytes
+                .chunks(size)
+                .map(|s| {
+                    let end = s.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+                    s.get(..end).unwrap_or(s).to_vec()
+                })
+                .collect(),
+        ),
+        _ => Value::Bytes(raw.bytes),
+    };
+    Ok(DatasetData {
+        value,
+        at: raw.at,
+        truncated,
+    })
 }
 
 /// Dense storage named by a link info or attribute info message: (fractal heap address,
@@ -237,20 +398,35 @@ fn message(
     match m.kind {
         oh::MSG_ATTRIBUTE => {
             if m.flags & oh::FLAG_SHARED != 0 {
-                return Err(Error::Unsupported {
-                    at: m.at() as u64,
-                    what: "shared attribute message".into(),
-                });
+                let body = w.shared.resolve(m.kind, m.cursor())?;
+                push_attribute(w, object, &mut body.cursor(), Some(body.at))?;
+            } else {
+                push_attribute(w, object, &mut m.cursor(), None)?;
             }
-            push_attribute(w, object, &mut m.cursor())?;
         }
         oh::MSG_ATTRIBUTE_INFO => {
-            // Attribute name index records: heap ID (8 bytes), flags, creation order, hash.
-            fn id(r: &[u8]) -> &[u8] {
-                r.get(..8).unwrap_or(r)
-            }
-            for mut c in dense_objects(w, m, 2, id, &object.path)? {
-                push_attribute(w, object, &mut c)?;
+            // Attribute name index records: heap ID (8 bytes), message flags, creation
+            // order, hash. A shared attribute's ID names the shared-message table's heap,
+            // not the object's.
+            let Some((heap, records)) = dense_index(w, m, 2)? else {
+                return Ok(());
+            };
+            for r in records {
+                let id = r.get(..8).unwrap_or(r);
+                let body = if r.get(8).is_some_and(|f| f & oh::FLAG_SHARED != 0) {
+                    w.shared
+                        .in_table(oh::MSG_ATTRIBUTE, id, heap.addr())
+                        .map(|b| (Cow::Owned(b.bytes), b.at))
+                } else {
+                    heap.object(id, &mut w.nodes, w.limits)
+                        .map(|o| (o.bytes, o.at))
+                };
+                match body {
+                    Ok((bytes, at)) => {
+                        push_attribute(w, object, &mut Cursor::new(&bytes, 0), Some(at))?
+                    }
+                    Err(e) => w.issue(&object.path, e),
+                }
             }
         }
         oh::MSG_SYMBOL_TABLE => {
@@ -274,18 +450,23 @@ fn message(
         oh::MSG_LINK_INFO => {
             *group = true;
             // Link name index records: name hash (4 bytes), then the heap ID.
-            fn id(r: &[u8]) -> &[u8] {
-                r.get(4..).unwrap_or(&[])
-            }
-            for mut c in dense_objects(w, m, 8, id, &object.path)? {
+            let Some((heap, records)) = dense_index(w, m, 8)? else {
+                return Ok(());
+            };
+            for r in records {
                 if children.len() >= w.limits.max_objects {
                     return Err(Error::Limit {
                         what: "members in one group",
                         limit: w.limits.max_objects as u64,
                     });
                 }
-                let l = links::parse(&w.layout, &mut c)?;
-                link(l, object, children, m.at())?;
+                match heap.object(r.get(4..).unwrap_or(&[]), &mut w.nodes, w.limits) {
+                    Ok(o) => {
+                        let l = links::parse(&w.layout, &mut o.cursor())?;
+                        link(l, object, children, m.at())?;
+                    }
+                    Err(e) => w.issue(&object.path, e),
+                }
             }
         }
         oh::MSG_GROUP_INFO => *group = true,
@@ -323,40 +504,50 @@ fn link(
     Ok(())
 }
 
-/// Decode one attribute message at `c` onto the object, within the per-object budget.
-fn push_attribute(w: &mut Walk<'_>, object: &mut Object, c: &mut Cursor<'_>) -> Result<(), Error> {
+/// Decode one attribute message at `c` onto the object, within the per-object budget;
+/// `at` is the file position to report when `c` is not over the file's own bytes.
+fn push_attribute(
+    w: &mut Walk<'_>,
+    object: &mut Object,
+    c: &mut Cursor<'_>,
+    at: Option<u64>,
+) -> Result<(), Error> {
     if object.attributes.len() >= w.limits.max_attributes {
         return Err(Error::Limit {
             what: "attributes on one object",
             limit: w.limits.max_attributes as u64,
         });
     }
-    let a = attribute::parse(w.data, &w.layout, c, &mut w.heap, &mut w.budget, w.limits)?;
+    let mut a = attribute::parse(
+        w.data,
+        &w.layout,
+        c,
+        &mut w.heap,
+        &mut w.budget,
+        w.limits,
+        &mut w.shared,
+    )?;
+    if let Some(at) = at {
+        a.at = at;
+    }
     object.attributes.push(a);
     Ok(())
 }
 
-/// The messages of dense storage (cursors at each link or attribute message in the heap),
-/// found through the name index; `id_at` is where the heap ID sits in an index record.
-/// Objects that cannot be reached are recorded as issues and skipped.
-fn dense_objects<'a>(
+/// A dense storage's heap and its name index records.
+type DenseIndex<'a> = (Heap<'a>, Vec<&'a [u8]>);
+
+/// Dense storage: its fractal heap and the records of its name index (each holds the
+/// heap ID of one link or attribute message); `None` for compact storage.
+fn dense_index<'a>(
     w: &mut Walk<'a>,
     m: &Message<'_>,
     flag_skip: usize,
-    id_at: fn(&[u8]) -> &[u8],
-    path: &str,
-) -> Result<Vec<Cursor<'a>>, Error> {
+) -> Result<Option<DenseIndex<'a>>, Error> {
     let Some((heap, index)) = dense_storage(&w.layout, m.cursor(), flag_skip)? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    let heap = fractal_heap::open(w.data, &w.layout, heap, &mut w.nodes, w.limits)?;
+    let heap = fractal_heap::open(w.data, &w.layout, heap, &mut w.nodes, w.limits, &w.decode)?;
     let records = btree_v2::records(w.data, &w.layout, index, &mut w.nodes, w.limits)?;
-    let mut out = Vec::new();
-    for r in records {
-        match heap.object(id_at(r)) {
-            Ok(c) => out.push(c),
-            Err(e) => w.issue(path, e),
-        }
-    }
-    Ok(out)
+    Ok(Some((heap, records)))
 }

@@ -24,55 +24,163 @@ impl std::fmt::Display for Call {
     }
 }
 
-/// Opcode numbers that differ between versions.
-struct Ops {
-    load_closure: u8,
-    load_deref: u8,
-    /// Shift applied to LOAD_GLOBAL's argument to get the name index.
-    global_shift: u32,
-    /// Shift applied to LOAD_ATTR's argument.
-    attr_shift: u32,
+/// What an instruction does to the symbolic stack, independent of its number (which
+/// changes between CPython versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// No stack effect that matters here (CACHE, NOP, RESUME, PUSH_NULL, PRECALL, TO_BOOL,
+    /// KW_NAMES, MAKE_CELL, COPY_FREE_VARS).
+    Skip,
+    /// Pops one value (POP_TOP, RETURN_VALUE, conditional jumps that pop).
+    Pop,
+    StoreName,
+    LoadConst,
+    LoadName,
+    BuildTuple,
+    BuildList,
+    /// LOAD_ATTR, with the shift that gives the name index.
+    LoadAttr(u32),
+    LoadMethod,
+    ImportName,
+    ImportFrom,
+    /// LOAD_GLOBAL, with the shift that gives the name index.
+    LoadGlobal(u32),
+    Copy,
+    LoadFast,
+    StoreFast,
+    /// 3.13 superinstructions: two locals packed in the argument (high and low nibble).
+    LoadFastLoadFast,
+    StoreFastStoreFast,
+    StoreFastLoadFast,
+    /// Pushes a value the walk does not know (LOAD_CLOSURE, LOAD_DEREF).
+    PushUnknown,
+    /// A call taking `arg` positional and keyword values (CALL_FUNCTION, CALL_METHOD, CALL).
+    Call,
+    /// A call whose keyword names are on top of the stack (CALL_FUNCTION_KW, CALL_KW).
+    CallKw,
+    CallEx,
+    /// Anything else: its stack effect is not modelled, the stack is cleared.
+    Other,
 }
 
-const POP_TOP: u8 = 1;
-const PUSH_NULL: u8 = 2;
-const NOP: u8 = 9;
-const RETURN_VALUE: u8 = 83;
-const STORE_NAME: u8 = 90;
-const STORE_GLOBAL: u8 = 97;
-const LOAD_CONST: u8 = 100;
-const LOAD_NAME: u8 = 101;
-const BUILD_TUPLE: u8 = 102;
-const BUILD_LIST: u8 = 103;
-const LOAD_ATTR: u8 = 106;
-const IMPORT_NAME: u8 = 108;
-const IMPORT_FROM: u8 = 109;
-const JUMP_IF_FALSE_OR_POP: u8 = 111;
-const JUMP_IF_TRUE_OR_POP: u8 = 112;
-const POP_JUMP_IF_FALSE: u8 = 114;
-const POP_JUMP_IF_TRUE: u8 = 115;
-const LOAD_GLOBAL: u8 = 116;
-const COPY: u8 = 120;
-const RETURN_CONST: u8 = 121;
-const LOAD_FAST: u8 = 124;
-const STORE_FAST: u8 = 125;
-const LOAD_FAST_CHECK: u8 = 127;
-const CALL_FUNCTION: u8 = 131;
-const CALL_FUNCTION_KW: u8 = 141;
-const CALL_FUNCTION_EX: u8 = 142;
-const LOAD_FAST_AND_CLEAR: u8 = 143;
+/// EXTENDED_ARG before CPython 3.13.
 const EXTENDED_ARG: u8 = 144;
+/// EXTENDED_ARG in CPython 3.13.
+const EXTENDED_ARG_313: u8 = 71;
 const RESUME: u8 = 151;
-const LOAD_METHOD: u8 = 160;
-const CALL_METHOD: u8 = 161;
-const PRECALL: u8 = 166;
-const CALL: u8 = 171;
-const KW_NAMES: u8 = 172;
-/// RESUME in CPython 3.13 (renumbered opcodes).
+/// MAKE_CELL, COPY_FREE_VARS, RETURN_GENERATOR, POP_TOP in 3.11 and 3.12 (COPY_FREE_VARS
+/// is RESUME's number in 3.13).
+const PRELUDE: [u8; 4] = [135, 149, 75, 1];
 const RESUME_313: u8 = 149;
+/// MAKE_CELL, COPY_FREE_VARS, RETURN_GENERATOR, POP_TOP in 3.13.
+const PRELUDE_313: [u8; 4] = [94, 62, 35, 32];
+/// RESUME in CPython 3.14 and later (renumbered in 3.14a6, magic number 3619).
+const RESUME_314: u8 = 128;
+const PRECALL: u8 = 166;
+const LOAD_GLOBAL: u8 = 116;
+const LOAD_ATTR: u8 = 106;
+const CALL: u8 = 171;
+const RETURN_CONST: u8 = 121;
+
+/// The opcode numbers of CPython 3.8-3.10 (Lib/opcode.py of those versions).
+fn op_38(op: u8) -> Op {
+    match op {
+        0 | 9 => Op::Skip,
+        1 | 83 | 111 | 112 | 114 | 115 => Op::Pop,
+        90 | 97 => Op::StoreName,
+        100 => Op::LoadConst,
+        101 => Op::LoadName,
+        102 => Op::BuildTuple,
+        103 => Op::BuildList,
+        106 => Op::LoadAttr(0),
+        108 => Op::ImportName,
+        109 => Op::ImportFrom,
+        116 => Op::LoadGlobal(0),
+        124 => Op::LoadFast,
+        125 => Op::StoreFast,
+        135 | 136 => Op::PushUnknown,
+        131 | 161 => Op::Call,
+        141 => Op::CallKw,
+        142 => Op::CallEx,
+        160 => Op::LoadMethod,
+        _ => Op::Other,
+    }
+}
+
+/// The opcode numbers of CPython 3.11 and 3.12 (Lib/opcode.py of those versions); the two
+/// differ in LOAD_ATTR's argument, LOAD_METHOD (3.11 only), RETURN_CONST and the
+/// LOAD_FAST variants (3.12 only).
+fn op_311(op: u8, v312: bool) -> Op {
+    match op {
+        0 | 2 | 9 | 151 | 166 | 172 => Op::Skip,
+        1 | 83 | 111 | 112 | 114 | 115 => Op::Pop,
+        90 | 97 => Op::StoreName,
+        100 => Op::LoadConst,
+        101 => Op::LoadName,
+        102 => Op::BuildTuple,
+        103 => Op::BuildList,
+        106 => Op::LoadAttr(u32::from(v312)),
+        108 => Op::ImportName,
+        109 => Op::ImportFrom,
+        116 => Op::LoadGlobal(1),
+        120 => Op::Copy,
+        121 if v312 => Op::Skip,
+        124 => Op::LoadFast,
+        127 | 143 if v312 => Op::LoadFast,
+        125 => Op::StoreFast,
+        136 | 137 => Op::PushUnknown,
+        142 => Op::CallEx,
+        160 if !v312 => Op::LoadMethod,
+        171 => Op::Call,
+        _ => Op::Other,
+    }
+}
+
+/// The opcode numbers of CPython 3.13 (Include/opcode_ids.h of 3.13). LOAD_CLOSURE is a
+/// pseudo-instruction there (emitted as LOAD_FAST); keyword calls are CALL_KW with the
+/// names tuple on the stack instead of KW_NAMES.
+fn op_313(op: u8) -> Op {
+    match op {
+        // CACHE, NOP, PUSH_NULL, TO_BOOL, COPY_FREE_VARS, MAKE_CELL, RETURN_CONST, RESUME
+        0 | 30 | 34 | 40 | 62 | 94 | 103 | 149 => Op::Skip,
+        // POP_TOP, RETURN_VALUE, POP_JUMP_IF_FALSE / _NONE / _NOT_NONE / _TRUE
+        32 | 36 | 97..=100 => Op::Pop,
+        113 | 114 => Op::StoreName,
+        83 => Op::LoadConst,
+        92 => Op::LoadName,
+        52 => Op::BuildTuple,
+        47 => Op::BuildList,
+        82 => Op::LoadAttr(1),
+        75 => Op::ImportName,
+        74 => Op::ImportFrom,
+        91 => Op::LoadGlobal(1),
+        61 => Op::Copy,
+        // LOAD_FAST, LOAD_FAST_AND_CLEAR, LOAD_FAST_CHECK
+        85..=87 => Op::LoadFast,
+        88 => Op::LoadFastLoadFast,
+        110 => Op::StoreFast,
+        111 => Op::StoreFastLoadFast,
+        112 => Op::StoreFastStoreFast,
+        84 => Op::PushUnknown,
+        53 => Op::Call,
+        57 => Op::CallKw,
+        54 => Op::CallEx,
+        _ => Op::Other,
+    }
+}
+
+fn decode(version: PyVersion, op: u8) -> Op {
+    match version {
+        PyVersion::Py38To310 => op_38(op),
+        PyVersion::Py311 => op_311(op, false),
+        PyVersion::Py312 => op_311(op, true),
+        PyVersion::Py313 => op_313(op),
+        PyVersion::Py314Plus | PyVersion::Unknown => Op::Other,
+    }
+}
 
 /// (opcode, argument) pairs with EXTENDED_ARG folded in.
-fn instructions(code: &[u8]) -> Vec<(u8, u32)> {
+fn instructions(code: &[u8], extended_arg: u8) -> Vec<(u8, u32)> {
     let mut out = Vec::with_capacity(code.len() / 2);
     let mut ext: u32 = 0;
     for pair in code.chunks_exact(2) {
@@ -81,7 +189,7 @@ fn instructions(code: &[u8]) -> Vec<(u8, u32)> {
             _ => continue,
         };
         let full = (ext << 8) | arg;
-        if op == EXTENDED_ARG {
+        if op == extended_arg {
             ext = full & 0x00ff_ffff;
             continue;
         }
@@ -117,24 +225,41 @@ fn cache_runs(code: &[u8]) -> Vec<(u8, usize)> {
     out
 }
 
-/// Tell 3.11, 3.12 and 3.13+ apart (same marshal layout).
+/// Whether the code starts with `resume` after the prelude every 3.11+ code object may
+/// have: MAKE_CELL / COPY_FREE_VARS for cell and free variables, then RETURN_GENERATOR and
+/// POP_TOP for generators and coroutines (`prelude` lists those opcodes' numbers).
+fn starts_with_resume(code: &[u8], prelude: [u8; 4], resume: u8) -> bool {
+    code.chunks_exact(2)
+        .filter_map(|p| p.first().copied())
+        .find(|op| !prelude.contains(op))
+        == Some(resume)
+}
+
+/// Tell 3.11, 3.12 and 3.13 apart (same marshal layout) by the number RESUME has at the
+/// start of the code (after the cell prelude), then 3.11 from 3.12 by inline-cache sizes.
 pub(crate) fn detect_version(view: &View<'_, '_>, top: Id, layout: CodeLayout) -> PyVersion {
     if layout == CodeLayout::Py38 {
         return PyVersion::Py38To310;
     }
     let Some(c) = view.code(top) else {
-        return PyVersion::Py311;
+        return PyVersion::Unknown;
     };
     let code = view.bytecode(c);
-    // Every 3.11+ code object starts with RESUME, after at most MAKE_CELL / COPY_FREE_VARS
-    // (COPY_FREE_VARS is 149 in 3.11 and 3.12, which is RESUME's number in 3.13).
-    let head: Vec<u8> = code
-        .chunks_exact(2)
-        .take(4)
-        .filter_map(|p| p.first().copied())
-        .collect();
-    if !head.contains(&RESUME) && head.first() == Some(&RESUME_313) {
-        return PyVersion::Py313Plus;
+    if !starts_with_resume(code, PRELUDE, RESUME) {
+        // 3.14's cell prelude opcodes are not checked here: RESUME within the first
+        // instructions (one per cell or free variable, then RESUME) is enough to tell.
+        let prelude = view.items(c.locals).len().saturating_add(1).min(256);
+        return if starts_with_resume(code, PRELUDE_313, RESUME_313) {
+            PyVersion::Py313
+        } else if code
+            .chunks_exact(2)
+            .take(prelude)
+            .any(|p| p.first() == Some(&RESUME_314))
+        {
+            PyVersion::Py314Plus
+        } else {
+            PyVersion::Unknown
+        };
     }
     let (mut v311, mut v312) = (0, 0);
     for (op, caches) in cache_runs(code) {
@@ -148,29 +273,6 @@ pub(crate) fn detect_version(view: &View<'_, '_>, top: Id, layout: CodeLayout) -
         PyVersion::Py312
     } else {
         PyVersion::Py311
-    }
-}
-
-fn ops(version: PyVersion) -> Ops {
-    match version {
-        PyVersion::Py38To310 => Ops {
-            load_closure: 135,
-            load_deref: 136,
-            global_shift: 0,
-            attr_shift: 0,
-        },
-        PyVersion::Py311 => Ops {
-            load_closure: 136,
-            load_deref: 137,
-            global_shift: 1,
-            attr_shift: 0,
-        },
-        PyVersion::Py312 | PyVersion::Py313Plus => Ops {
-            load_closure: 136,
-            load_deref: 137,
-            global_shift: 1,
-            attr_shift: 1,
-        },
     }
 }
 
@@ -241,10 +343,14 @@ pub(crate) fn scan(
         imports: Vec::new(),
         calls: Vec::new(),
     };
-    if version == PyVersion::Py313Plus {
+    if matches!(version, PyVersion::Py314Plus | PyVersion::Unknown) {
         return out;
     }
-    let o = ops(version);
+    let extended_arg = if version == PyVersion::Py313 {
+        EXTENDED_ARG_313
+    } else {
+        EXTENDED_ARG
+    };
     let names = view.strings(c.names);
     let mut locals_names = view.strings(c.locals);
     for extra in &c.extra_locals {
@@ -256,7 +362,18 @@ pub(crate) fn scan(
     let mut stack: Vec<Sym> = Vec::new();
     let mut locals: HashMap<String, Sym> = HashMap::new();
     let pop = |s: &mut Vec<Sym>| s.pop().unwrap_or(Sym::Unknown);
-    for (op, arg) in instructions(view.bytecode(c)) {
+    let load = |locals: &HashMap<String, Sym>, i: u32| {
+        locals_names
+            .get(i as usize)
+            .and_then(|n| locals.get(n).cloned())
+            .unwrap_or(Sym::Unknown)
+    };
+    let store = |locals: &mut HashMap<String, Sym>, i: u32, v: Sym| {
+        if let Some(n) = locals_names.get(i as usize) {
+            locals.insert(n.clone(), v);
+        }
+    };
+    for (raw, arg) in instructions(view.bytecode(c), extended_arg) {
         if budget.instructions == 0 {
             budget.truncated = true;
             break;
@@ -265,45 +382,52 @@ pub(crate) fn scan(
         if stack.len() > MAX_STACK {
             stack.clear();
         }
+        let op = decode(version, raw);
         match op {
-            0 | NOP | RESUME | PUSH_NULL | PRECALL | KW_NAMES => {}
-            LOAD_CONST => stack.push(
+            Op::Skip => {}
+            Op::LoadConst => stack.push(
                 consts
                     .get(arg as usize)
                     .map_or(Sym::Unknown, |k| Sym::Const(view.render(*k))),
             ),
-            LOAD_NAME => stack.push(name(arg).map_or(Sym::Unknown, |n| {
+            Op::LoadName => stack.push(name(arg).map_or(Sym::Unknown, |n| {
                 locals
                     .get(&n)
                     .cloned()
                     .unwrap_or_else(|| Sym::Name(qualify(&n)))
             })),
-            LOAD_GLOBAL => stack
-                .push(name(arg >> o.global_shift).map_or(Sym::Unknown, |n| Sym::Name(qualify(&n)))),
-            LOAD_FAST | LOAD_FAST_CHECK | LOAD_FAST_AND_CLEAR
-                if op == LOAD_FAST || version == PyVersion::Py312 =>
-            {
-                let v = locals_names
-                    .get(arg as usize)
-                    .and_then(|n| locals.get(n).cloned())
-                    .unwrap_or(Sym::Unknown);
-                stack.push(v);
+            Op::LoadGlobal(shift) => {
+                stack.push(name(arg >> shift).map_or(Sym::Unknown, |n| Sym::Name(qualify(&n))))
             }
-            STORE_FAST => {
+            Op::LoadFast => stack.push(load(&locals, arg)),
+            Op::LoadFastLoadFast => {
+                stack.push(load(&locals, arg >> 4));
+                stack.push(load(&locals, arg & 15));
+            }
+            Op::StoreFast => {
                 let v = pop(&mut stack);
-                if let Some(n) = locals_names.get(arg as usize) {
-                    locals.insert(n.clone(), v);
-                }
+                store(&mut locals, arg, v);
             }
-            STORE_NAME | STORE_GLOBAL => {
+            Op::StoreFastStoreFast => {
+                let first = pop(&mut stack);
+                store(&mut locals, arg >> 4, first);
+                let second = pop(&mut stack);
+                store(&mut locals, arg & 15, second);
+            }
+            Op::StoreFastLoadFast => {
+                let v = pop(&mut stack);
+                store(&mut locals, arg >> 4, v);
+                stack.push(load(&locals, arg & 15));
+            }
+            Op::StoreName => {
                 let v = pop(&mut stack);
                 if let Some(n) = name(arg) {
                     locals.insert(n, v);
                 }
             }
-            x if x == o.load_closure || x == o.load_deref => stack.push(Sym::Unknown),
-            LOAD_ATTR | LOAD_METHOD if op == LOAD_ATTR || version != PyVersion::Py312 => {
-                let shift = if op == LOAD_ATTR { o.attr_shift } else { 0 };
+            Op::PushUnknown => stack.push(Sym::Unknown),
+            Op::LoadAttr(_) | Op::LoadMethod => {
+                let shift = if let Op::LoadAttr(s) = op { s } else { 0 };
                 let base = pop(&mut stack);
                 let attr = name(arg >> shift).unwrap_or_else(|| "?".into());
                 stack.push(match base {
@@ -312,7 +436,7 @@ pub(crate) fn scan(
                     _ => Sym::Name(format!("?.{attr}")),
                 });
             }
-            IMPORT_NAME => {
+            Op::ImportName => {
                 let fromlist = pop(&mut stack);
                 let _level = pop(&mut stack);
                 let module = name(arg).unwrap_or_else(|| "?".into());
@@ -335,19 +459,19 @@ pub(crate) fn scan(
                 // `import a.b` binds `a`; the module object is what later attributes start from.
                 stack.push(Sym::Name(module));
             }
-            IMPORT_FROM => {
+            Op::ImportFrom => {
                 let base = stack.last().map(Sym::render).unwrap_or_else(|| "?".into());
                 let attr = name(arg).unwrap_or_else(|| "?".into());
                 stack.push(Sym::Name(format!("{base}.{attr}")));
             }
-            BUILD_TUPLE | BUILD_LIST => {
+            Op::BuildTuple | Op::BuildList => {
                 let n = arg as usize;
                 let take = n.min(stack.len());
                 let items: Vec<String> = stack
                     .drain(stack.len() - take..)
                     .map(|s| s.render())
                     .collect();
-                let (open, close) = if op == BUILD_TUPLE {
+                let (open, close) = if op == Op::BuildTuple {
                     ("(", ")")
                 } else {
                     ("[", "]")
@@ -358,7 +482,7 @@ pub(crate) fn scan(
                     Sym::Unknown
                 });
             }
-            COPY if version != PyVersion::Py38To310 => {
+            Op::Copy => {
                 let v = stack
                     .len()
                     .checked_sub(arg as usize)
@@ -367,21 +491,15 @@ pub(crate) fn scan(
                     .unwrap_or(Sym::Unknown);
                 stack.push(v);
             }
-            POP_TOP | RETURN_VALUE | JUMP_IF_FALSE_OR_POP | JUMP_IF_TRUE_OR_POP
-            | POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
+            Op::Pop => {
                 stack.pop();
             }
-            RETURN_CONST if version == PyVersion::Py312 => {}
-            CALL_FUNCTION | CALL_METHOD | CALL_FUNCTION_KW if version == PyVersion::Py38To310 => {
-                if op == CALL_FUNCTION_KW {
-                    stack.pop(); // tuple of keyword names
-                }
+            Op::Call => call(&mut stack, arg as usize, &function, &mut out.calls),
+            Op::CallKw => {
+                stack.pop(); // tuple of keyword names
                 call(&mut stack, arg as usize, &function, &mut out.calls);
             }
-            CALL if version != PyVersion::Py38To310 => {
-                call(&mut stack, arg as usize, &function, &mut out.calls);
-            }
-            CALL_FUNCTION_EX => {
+            Op::CallEx => {
                 let n = 1 + (arg as usize & 1);
                 for _ in 0..n {
                     stack.pop();
@@ -393,7 +511,7 @@ pub(crate) fn scan(
                     c.args.push("*args".into());
                 }
             }
-            _ => stack.clear(),
+            Op::Other => stack.clear(),
         }
     }
     out

@@ -4,8 +4,10 @@
 //! and a best-effort list of what the bytecode imports and calls (`os.system("echo hi")`).
 //!
 //! Code-object layouts of CPython 3.8-3.10 and 3.11+ are told apart by which one parses the
-//! whole stream; 3.11 and 3.12 bytecode (same layout, different opcode semantics) by their
-//! inline-cache sizes and version-only opcodes. Bounded: nesting depth, object count, code
+//! whole stream; 3.11, 3.12 and 3.13 bytecode (same layout, different opcode numbers and
+//! semantics) by the number of the RESUME instruction every code object starts with, then
+//! 3.11 from 3.12 by their inline-cache sizes and version-only opcodes. Bytecode that starts
+//! like none of them (3.14+) is listed by names and constants only. Bounded: nesting depth, object count, code
 //! objects, rendered text.
 
 mod bytecode;
@@ -56,9 +58,16 @@ pub enum PyVersion {
     Py38To310,
     Py311,
     Py312,
-    /// The 3.11+ layout with an opcode numbering this reader does not know (3.13+):
-    /// names and constants are listed, calls are not.
-    Py313Plus,
+    /// 3.13 (renumbered opcodes, CALL_KW, superinstructions).
+    Py313,
+    /// 3.14 or later (RESUME renumbered to 128, opcodes renumbered again): names and
+    /// constants are listed, calls are not (no 3.14 interpreter was available to check
+    /// an opcode table against).
+    Py314Plus,
+    /// The 3.11+ layout with bytecode that does not start like any version known here
+    /// (3.14 and later renumbered the opcodes again): names and constants are listed,
+    /// calls are not.
+    Unknown,
 }
 
 impl PyVersion {
@@ -67,7 +76,9 @@ impl PyVersion {
             PyVersion::Py38To310 => "CPython 3.8-3.10",
             PyVersion::Py311 => "CPython 3.11",
             PyVersion::Py312 => "CPython 3.12",
-            PyVersion::Py313Plus => "CPython 3.13+ (opcodes not decoded)",
+            PyVersion::Py313 => "CPython 3.13",
+            PyVersion::Py314Plus => "CPython 3.14+ (opcodes not decoded)",
+            PyVersion::Unknown => "CPython 3.11+ (unknown opcode numbering; opcodes not decoded)",
         }
     }
 }
@@ -233,6 +244,7 @@ impl View<'_, '_> {
                     SeqKind::List => ("[", "]"),
                     SeqKind::Set => ("{", "}"),
                     SeqKind::FrozenSet => ("frozenset({", "})"),
+                    SeqKind::Slice => ("slice(", ")"),
                 };
                 s.push_str(open);
                 for (i, it) in items.iter().enumerate() {

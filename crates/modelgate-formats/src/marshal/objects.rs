@@ -63,6 +63,8 @@ pub(crate) enum SeqKind {
     List,
     Set,
     FrozenSet,
+    /// A constant slice (marshal version 5, CPython 3.14): start, stop, step.
+    Slice,
 }
 
 const FLAG_REF: u8 = 0x80;
@@ -289,6 +291,7 @@ impl<'a> Reader<'a> {
                 }
                 self.push(Obj::Dict(pairs))
             }
+            b':' => self.seq(SeqKind::Slice, 3, depth),
             b'r' => {
                 let i = self.u32_len("reference index")?;
                 let id = self.refs.get(i).copied().ok_or(Error::Invalid {

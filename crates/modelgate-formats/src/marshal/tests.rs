@@ -203,30 +203,111 @@ fn every_truncation_and_mutation_is_handled() {
 }
 
 /// A 3.11/3.12 closure starts with COPY_FREE_VARS (149, RESUME's number in 3.13): still
-/// decoded as 3.11+, while a stream starting with 3.13's RESUME is not decoded.
+/// decoded as 3.11+, while a stream starting with 3.13's RESUME is decoded with 3.13's
+/// opcode numbers, and one starting with neither is not decoded at all.
 #[test]
 fn closures_are_not_mistaken_for_313() {
     let orig = seed("py312");
     // The bytecode is the first `s` record; its first instruction is RESUME (151, 0).
     let at = orig.windows(2).position(|w| w == [151, 0]).unwrap();
     let mut closure = orig.clone();
-    closure.splice(at..at + 2, [149, 1]);
-    // Keep the length: replace the first CACHE pair after it by RESUME.
-    let cache = closure[at + 2..]
-        .windows(2)
-        .position(|w| w == [0, 0])
-        .unwrap()
-        + at
-        + 2;
-    closure.splice(cache..cache + 2, [151, 0]);
-    assert_ne!(
+    // COPY_FREE_VARS 1, then RESUME (in place of RESUME and the first LOAD_GLOBAL).
+    closure.splice(at..at + 4, [149, 1, 151, 0]);
+    assert_eq!(
         disassemble(&closure, &Limits::default()).unwrap().version,
-        PyVersion::Py313Plus
+        PyVersion::Py312
     );
     let mut py313 = orig.clone();
     py313.splice(at..at + 2, [149, 0]);
     let d = disassemble(&py313, &Limits::default()).unwrap();
-    assert_eq!(d.version, PyVersion::Py313Plus);
+    assert_eq!(d.version, PyVersion::Py313);
+    // 3.12 opcode numbers read as 3.13 ones mean nothing: no call is invented.
+    assert!(d.calls.is_empty(), "{:?}", d.calls);
+    let mut py314 = orig.clone();
+    py314.splice(at..at + 2, [128, 0]);
+    let d = disassemble(&py314, &Limits::default()).unwrap();
+    assert_eq!(d.version, PyVersion::Py314Plus);
     assert!(d.calls.is_empty());
     assert_eq!(d.code.names, vec!["__import__", "system"]);
+    let mut unknown = orig.clone();
+    unknown.splice(at..at + 2, [200, 0]);
+    let d = disassemble(&unknown, &Limits::default()).unwrap();
+    assert_eq!(d.version, PyVersion::Unknown);
+    assert!(d.calls.is_empty());
+    assert_eq!(d.code.consts.len(), 3);
+}
+
+/// Real CPython 3.13.0 marshal data (tests/fixtures/gen/make_h5_fixtures.py, `PY313`).
+#[test]
+fn cpython_313_lambda() {
+    let d = dis("py313_lambda");
+    assert_eq!((d.layout, d.version), (CodeLayout::Py311, PyVersion::Py313));
+    assert_eq!(d.code.name, "<lambda>");
+    assert_eq!(d.code.filename, "make_h5_fixtures.py");
+    assert_eq!(
+        calls(&d),
+        vec![
+            "builtins.__import__(\"os\")",
+            "os.system(\"echo modelgate-py313\")"
+        ]
+    );
+}
+
+/// 3.13: `import`, `from os import path`, CALL_KW and a nested call in an argument.
+#[test]
+fn cpython_313_imports_and_keyword_calls() {
+    let d = dis("py313_import");
+    assert_eq!(d.version, PyVersion::Py313);
+    assert_eq!(d.imports, vec!["subprocess", "os", "os.path"]);
+    assert_eq!(
+        calls(&d),
+        vec![
+            "os.path.join(\"a\", \"b\")",
+            "subprocess.run([\"echo\", os.path.join()], True)"
+        ]
+    );
+}
+
+/// 3.13 closure: MAKE_CELL before RESUME in the outer function, COPY_FREE_VARS in the
+/// inner one; the inner call is found with its cell argument unknown.
+#[test]
+fn cpython_313_closure() {
+    let d = dis("py313_closure");
+    assert_eq!(d.version, PyVersion::Py313);
+    assert_eq!(d.code.nested.len(), 1);
+    assert!(
+        calls(&d).contains(&"socket.create_connection((\"203.0.113.7\", 4444), ?)".to_string()),
+        "{:?}",
+        calls(&d)
+    );
+}
+
+/// A constant slice (marshal type `:`, CPython 3.14) is read and rendered.
+#[test]
+fn slice_constants() {
+    let mut orig = seed("py313_lambda");
+    // Replace the constant None (first element of co_consts) by slice(1, None, None).
+    let consts = orig.windows(2).position(|w| w == [b')', 3]).unwrap();
+    assert_eq!(orig[consts + 2] & 0x7f, b'N');
+    orig.splice(consts + 2..consts + 3, [b':', b'i', 1, 0, 0, 0, b'N', b'N']);
+    let d = disassemble(&orig, &Limits::default()).unwrap();
+    assert_eq!(d.code.consts[0], "slice(1, None, None)");
+}
+
+/// Generators start with RETURN_GENERATOR and POP_TOP before RESUME (after MAKE_CELL):
+/// real 3.11 and 3.13 generator functions are still told apart and decoded.
+#[test]
+fn generators_are_decoded() {
+    for (name, version) in [
+        ("py311_generator", PyVersion::Py311),
+        ("py313_generator", PyVersion::Py313),
+    ] {
+        let d = dis(name);
+        assert_eq!(d.version, version, "{name}");
+        assert!(
+            calls(&d).contains(&"os.system(\"echo modelgate-gen\")".to_string()),
+            "{name}: {:?}",
+            calls(&d)
+        );
+    }
 }

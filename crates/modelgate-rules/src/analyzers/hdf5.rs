@@ -1,7 +1,9 @@
 //! HDF5 (h5py files, Keras 2-style `.h5` models): the structure is read by modelgate's own
 //! bounded reader; a Keras model's `model_config` / `training_config` attributes go through
-//! the same Keras rules as a `.keras` config; attribute values and the user block are
-//! sniffed for hidden payloads. Plain HDF5 data files are inventoried, not flagged.
+//! the same Keras rules as a `.keras` config; attribute values, the contents of byte,
+//! string and opaque datasets (numeric datasets are never read; see
+//! [`hdf5::DatasetData`] for the read policy) and the user block are sniffed for hidden
+//! payloads. Plain HDF5 data files are inventoried, not flagged.
 
 use crate::analyzers::safetensors::{decodings, is_payload};
 use crate::engine::{Analyzer, Artifact, ScanCx};
@@ -17,6 +19,10 @@ pub struct Hdf5Analyzer;
 const MAX_ISSUES: usize = 32;
 /// Most raw-byte config candidates tried when the structure cannot be read.
 const MAX_RAW_CONFIGS: usize = 16;
+/// Most elements of one attribute sniffed for a payload (the rest: an info finding).
+const MAX_ATTRIBUTE_ELEMENTS: usize = 64;
+/// Most elements of one string dataset sniffed for a payload (the rest: an info finding).
+const MAX_DATASET_ELEMENTS: usize = 65_536;
 /// Keras attributes that hold JSON configs.
 const CONFIG_ATTRIBUTES: &[&str] = &["model_config", "training_config"];
 
@@ -42,11 +48,16 @@ impl Analyzer for Hdf5Analyzer {
         inventory(cx, art, &file);
         let shown = file.issues.len().min(MAX_ISSUES);
         for issue in file.issues.iter().take(shown) {
-            cx.emit(
-                problem(&issue.error)
-                    .finding(located(art, &issue.error), format!("HDF5 {issue}"))
-                    .with("object", issue.path.clone()),
-            );
+            let mut f = problem(&issue.error)
+                .finding(located(art, &issue.error), format!("HDF5 {issue}"))
+                .with("object", issue.path.clone());
+            // A large byte dataset is read from its start by design (a payload is
+            // recognised by its leading bytes): information, not an incomplete scan.
+            if matches!(&issue.error, Error::Limit { what, .. } if *what == hdf5::BYTE_DATASET_PREFIX)
+            {
+                f = f.severity(Severity::Info);
+            }
+            cx.emit(f);
         }
         if file.issues.len() > shown {
             cx.emit(malformed::META.finding(
@@ -76,7 +87,7 @@ impl Analyzer for Hdf5Analyzer {
                 }
             }
         }
-        hidden_in_attributes(cx, art, &file);
+        hidden_in_values(cx, art, &file);
         user_block(cx, art, &file);
         if !config_read && !file.issues.is_empty() {
             raw_configs(cx, art);
@@ -159,8 +170,35 @@ fn inventory(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
     }
 }
 
-/// Attribute values that are, or decode to, another format.
-fn hidden_in_attributes(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
+/// Where a value was found, for messages and member paths.
+struct Place<'a> {
+    object: &'a str,
+    /// Attribute name, or `None` for the dataset's own data.
+    attribute: Option<&'a str>,
+    at: u64,
+}
+
+impl Place<'_> {
+    fn label(&self) -> String {
+        let base = self.object.trim_end_matches('/');
+        match self.attribute {
+            Some(a) => format!("{base}/attrs/{a}"),
+            None if base.is_empty() => "<data>".into(),
+            None => format!("{base}/<data>"),
+        }
+    }
+
+    fn subject(&self) -> String {
+        match self.attribute {
+            Some(a) => format!("attribute {a:?} of {}", self.object),
+            None => format!("dataset {}", self.object),
+        }
+    }
+}
+
+/// Attribute values and byte/string dataset contents that are, or decode to, another
+/// format.
+fn hidden_in_values(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
     // PyTables pickles attribute values by design (and unpickles them on read).
     let pytables = file
         .root()
@@ -170,60 +208,102 @@ fn hidden_in_attributes(cx: &mut ScanCx, art: &Artifact, file: &Hdf5File) {
             if o.path == "/" && CONFIG_ATTRIBUTES.contains(&a.name.as_str()) {
                 continue;
             }
-            let values: Vec<&[u8]> = match &a.value {
-                Value::Strings(v) => v.iter().map(Vec::as_slice).collect(),
-                Value::Bytes(b) => vec![b.as_slice()],
-                _ => continue,
+            let place = Place {
+                object: &o.path,
+                attribute: Some(&a.name),
+                at: a.at,
             };
-            for (i, raw) in values.into_iter().enumerate().take(64) {
-                if raw.len() < 8 || cx.out_of_time(&art.path) {
-                    continue;
-                }
-                let mut candidates = vec![("raw", raw.to_vec())];
-                if let Ok(text) = std::str::from_utf8(raw) {
-                    candidates.extend(decodings(text).into_iter().skip(1));
-                }
-                let label = if i == 0 {
-                    format!("{}/attrs/{}", o.path.trim_end_matches('/'), a.name)
-                } else {
-                    format!("{}/attrs/{}[{i}]", o.path.trim_end_matches('/'), a.name)
-                };
-                for (how, bytes) in candidates {
-                    let format = modelgate_formats::sniff(&bytes, "");
-                    if !is_payload(format) {
-                        continue;
-                    }
-                    let msg = if how == "raw" {
-                        format!("attribute {:?} of {} is a {format}", a.name, o.path)
-                    } else {
-                        format!(
-                            "attribute {:?} of {} decodes ({how}) to a {format}",
-                            a.name, o.path
-                        )
-                    };
-                    let mut f = hidden_payload::META.finding(art.path.at(a.at), msg);
-                    if pytables && matches!(format, FormatId::Pickle { .. }) {
-                        f = f
-                            .severity(Severity::Low)
-                            .with("convention", "PyTables pickled attribute");
-                    }
-                    cx.emit(
-                        f
-                            .with("object", o.path.clone())
-                            .with("attribute", a.name.clone())
-                            .with("encoding", how)
-                            .with("format", format.name())
-                            .help("The payload is scanned below; model weights never need code in an attribute"),
-                    );
-                    let member = if how == "raw" {
-                        label.clone()
-                    } else {
-                        format!("{label} ({how})")
-                    };
-                    cx.descend_as(art.path.join(member), Blob::from_vec(bytes), format);
-                    break;
-                }
+            sniff_value(cx, art, &a.value, &place, pytables, MAX_ATTRIBUTE_ELEMENTS);
+        }
+        if let Some(d) = &o.data {
+            let place = Place {
+                object: &o.path,
+                attribute: None,
+                at: d.at,
+            };
+            sniff_value(cx, art, &d.value, &place, false, MAX_DATASET_ELEMENTS);
+        }
+    }
+}
+
+/// Sniff the elements of one value (raw, and base64/hex decoded) for a payload format;
+/// the first hit per element is reported and scanned as a member.
+fn sniff_value(
+    cx: &mut ScanCx,
+    art: &Artifact,
+    value: &Value,
+    place: &Place<'_>,
+    pytables: bool,
+    max_elements: usize,
+) {
+    let values: Vec<&[u8]> = match value {
+        Value::Strings(v) => v.iter().map(Vec::as_slice).collect(),
+        Value::Bytes(b) => vec![b.as_slice()],
+        _ => return,
+    };
+    let label = place.label();
+    let subject = place.subject();
+    if values.len() > max_elements {
+        cx.emit(
+            not_fully_read::META
+                .finding(
+                    art.path.at(place.at),
+                    format!(
+                        "only the first {max_elements} of {} elements of {subject} were searched for payloads",
+                        values.len()
+                    ),
+                )
+                .severity(Severity::Info)
+                .with("object", place.object.to_string()),
+        );
+    }
+    for (i, raw) in values.into_iter().enumerate().take(max_elements) {
+        if raw.len() < 8 || cx.out_of_time(&art.path) {
+            continue;
+        }
+        let mut candidates = vec![("raw", raw.to_vec())];
+        if let Ok(text) = std::str::from_utf8(raw) {
+            candidates.extend(decodings(text).into_iter().skip(1));
+        }
+        let label = if i == 0 {
+            label.clone()
+        } else {
+            format!("{label}[{i}]")
+        };
+        for (how, bytes) in candidates {
+            let format = modelgate_formats::sniff(&bytes, "");
+            if !is_payload(format) {
+                continue;
             }
+            let msg = if how == "raw" {
+                format!("{subject} is a {format}")
+            } else {
+                format!("{subject} decodes ({how}) to a {format}")
+            };
+            let mut f = hidden_payload::META
+                .finding(art.path.at(place.at), msg)
+                .with("object", place.object.to_string());
+            f = match place.attribute {
+                Some(a) => f.with("attribute", a.to_string()),
+                None => f.with("region", "dataset data"),
+            };
+            if pytables && matches!(format, FormatId::Pickle { .. }) {
+                f = f
+                    .severity(Severity::Low)
+                    .with("convention", "PyTables pickled attribute");
+            }
+            cx.emit(
+                f.with("encoding", how)
+                    .with("format", format.name())
+                    .help("The payload is scanned below; model weights never need code in an attribute or a byte dataset"),
+            );
+            let member = if how == "raw" {
+                label.clone()
+            } else {
+                format!("{label} ({how})")
+            };
+            cx.descend_as(art.path.join(member), Blob::from_vec(bytes), format);
+            break;
         }
     }
 }
@@ -307,8 +387,9 @@ mod tests {
         c
     }
 
-    /// Keras 3 (torch backend) `model.save("x.h5")` with a Lambda, and hand-assembled code
-    /// objects of CPython 3.8, 3.10 and 3.12 in the same file.
+    /// Keras 3 (torch backend) `model.save("x.h5")` with a Lambda, hand-assembled code
+    /// objects of CPython 3.8, 3.10 and 3.12, and real CPython 3.13 marshal data in the same
+    /// file.
     #[test]
     fn keras_lambdas_show_their_calls_and_are_critical() {
         for (name, python, call) in [
@@ -346,6 +427,11 @@ mod tests {
                 "mal_keras_lambda_py312.h5",
                 "CPython 3.12",
                 "os.system(\"echo modelgate-py312\")",
+            ),
+            (
+                "mal_keras_lambda_py313.h5",
+                "CPython 3.13",
+                "os.system(\"echo modelgate-py313\")",
             ),
         ] {
             let r = scan(name);
@@ -443,6 +529,97 @@ mod tests {
                     .starts_with("mal_h5_userblock_pickle.h5!<user block>")
         }));
         assert_eq!(r.verdict, Verdict::Malicious);
+    }
+
+    /// A pickle stored as dataset data, in every layout h5py writes (contiguous, chunked
+    /// with gzip+shuffle, compact, base64 in a vlen string; v4/v5 chunk indexes): each is
+    /// found and scanned; the numeric dataset is not read.
+    #[test]
+    fn payloads_in_byte_datasets_are_scanned() {
+        let r = scan("mal_h5_pickle_dataset.h5");
+        assert_eq!(codes(&r), vec!["HDF003", "PKL001"], "{:?}", r.findings);
+        assert_eq!(r.verdict, Verdict::Malicious);
+        let locs: Vec<String> = r
+            .findings
+            .iter()
+            .filter(|f| f.code == "PKL001")
+            .map(|f| f.location.to_string())
+            .collect();
+        for member in [
+            "/payload/contiguous/<data>",
+            "/payload/chunked/<data>",
+            "/payload/compact/<data>",
+            "/payload/text/<data> (base64)",
+        ] {
+            let want = format!("mal_h5_pickle_dataset.h5!{member}");
+            assert!(
+                locs.iter().any(|l| l.starts_with(&want)),
+                "{want}: {locs:?}"
+            );
+        }
+        let hdf = r.findings.iter().filter(|f| f.code == "HDF003").count();
+        assert_eq!(hdf, 4);
+        for name in [
+            "mal_h5_pickle_dataset_v4.h5",
+            "mal_h5_pickle_dataset_unlimited.h5",
+        ] {
+            let r = scan(name);
+            assert_eq!(
+                codes(&r),
+                vec!["HDF003", "PKL001"],
+                "{name}: {:?}",
+                r.findings
+            );
+            assert_eq!(r.verdict, Verdict::Malicious);
+        }
+        let r = scan("mal_h5_pickle_dataset_unlimited.h5");
+        let hdf = r.findings.iter().filter(|f| f.code == "HDF003").count();
+        assert_eq!(hdf, 5, "{:?}", r.findings);
+        let r = scan("ok_h5py_byte_datasets.h5");
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        // More elements than are sniffed one by one: said, at info severity.
+        let r = scan("ok_h5py_many_labels.h5");
+        assert_eq!(codes(&r), vec!["HDF002"], "{:?}", r.findings);
+        assert_eq!(r.findings[0].severity, Severity::Info);
+        assert!(
+            r.findings[0]
+                .message
+                .contains("only the first 64 of 100 elements of attribute \"labels\" of /"),
+            "{}",
+            r.findings[0].message
+        );
+        assert_eq!(r.verdict, Verdict::Clean);
+    }
+
+    /// Behind a deflate-filtered link heap (with a huge filtered link name), and behind
+    /// shared messages (committed datatype, shared-message table): the byte dataset is
+    /// reached and its pickle scanned; nothing is "not fully read".
+    #[test]
+    fn payloads_behind_filtered_heaps_and_shared_messages_are_scanned() {
+        for (name, member) in [
+            ("mal_h5_filtered_link_heap.h5", "/g/sub07/blob/<data>"),
+            ("mal_h5_shared_messages.h5", "/blob/<data>"),
+        ] {
+            let r = scan(name);
+            assert_eq!(
+                codes(&r),
+                vec!["HDF003", "PKL001"],
+                "{name}: {:?}",
+                r.findings
+            );
+            assert_eq!(r.verdict, Verdict::Malicious);
+            let want = format!("{name}!{member}");
+            assert!(
+                r.findings
+                    .iter()
+                    .any(|f| f.code == "PKL001" && f.location.to_string().starts_with(&want)),
+                "{want}: {:?}",
+                r.findings
+            );
+        }
+        // The huge dense attribute is read now: the file is clean.
+        let r = scan("h5py_dense_huge_attribute.h5");
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
     }
 
     #[test]

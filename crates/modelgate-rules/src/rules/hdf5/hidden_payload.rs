@@ -1,4 +1,4 @@
-//! `HDF003` hdf5-hidden-payload: An HDF5 attribute or the user block before the superblock holds another model or code format (pickle, zip, archive), raw or base64/hex encoded
+//! `HDF003` hdf5-hidden-payload: An HDF5 attribute, a byte/string dataset or the user block before the superblock holds another model or code format (pickle, zip, archive), raw or base64/hex encoded
 
 use modelgate_core::{Confidence, Kind, RuleMeta, Severity};
 
@@ -9,7 +9,7 @@ pub const META: RuleMeta = RuleMeta {
     kind: Kind::Integrity,
     severity: Severity::Medium,
     confidence: Confidence::High,
-    summary: "An HDF5 attribute or the user block before the superblock holds another model or code format (pickle, zip, archive), raw or base64/hex encoded",
+    summary: "An HDF5 attribute, a byte/string dataset or the user block before the superblock holds another model or code format (pickle, zip, archive), raw or base64/hex encoded",
     doc: include_str!("../../../../../docs/rules/HDF003.md"),
     references: &["CWE-912", "CWE-502"],
     since: "0.1.0",
