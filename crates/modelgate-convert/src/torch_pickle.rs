@@ -335,6 +335,7 @@ impl Walk<'_, '_> {
             | Value::Int(_)
             | Value::BigInt(_)
             | Value::Float(_)
+            | Value::FloatText { .. }
             | Value::Str(_)
             | Value::DataBytes { .. }
             | Value::Bytes(_)

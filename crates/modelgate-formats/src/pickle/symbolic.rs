@@ -257,6 +257,46 @@ fn run(data: &[u8], start: usize, limits: VmLimits, stop_at_import: bool) -> Pro
     }
 }
 
+/// Whether `s` is a float literal as `f64::from_str` accepts it (and hence as the loader's
+/// `float()` accepts it, apart from underscores): optional sign, then `inf`, `infinity` or
+/// `nan` in any case, or digits with an optional point and fraction (at least one digit)
+/// and an optional exponent. Checked without converting.
+fn is_float_literal(s: &[u8]) -> bool {
+    let s = match s.first() {
+        Some(b'+' | b'-') => s.get(1..).unwrap_or_default(),
+        _ => s,
+    };
+    if s.eq_ignore_ascii_case(b"inf")
+        || s.eq_ignore_ascii_case(b"infinity")
+        || s.eq_ignore_ascii_case(b"nan")
+    {
+        return true;
+    }
+    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let int = digits(s);
+    let mut i = int;
+    let mut frac = 0;
+    if s.get(i) == Some(&b'.') {
+        frac = digits(s.get(i + 1..).unwrap_or_default());
+        i += 1 + frac;
+    }
+    if int + frac == 0 {
+        return false;
+    }
+    if matches!(s.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(s.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp = digits(s.get(i..).unwrap_or_default());
+        if exp == 0 {
+            return false;
+        }
+        i += exp;
+    }
+    i == s.len()
+}
+
 enum Flow {
     Continue,
     Stop(ValueId),
@@ -468,11 +508,15 @@ impl<'a> Machine<'a> {
                 let Arg::Text(t) = &op.arg else {
                     return Err(loader("FLOAT without argument"));
                 };
-                let f = t
-                    .trim()
-                    .parse::<f64>()
-                    .map_err(|_| loader(format!("could not convert string to float: {t:?}")))?;
-                return self.push(Value::Float(f));
+                let lead = t.len() - t.trim_start().len();
+                let lit = t.trim();
+                if !is_float_literal(lit.as_bytes()) {
+                    return Err(loader(format!("could not convert string to float: {t:?}")));
+                }
+                // The argument is the line after the opcode byte, so it starts at offset + 1.
+                let start = off.saturating_add(1).saturating_add(lead);
+                let end = start.saturating_add(lit.len());
+                return self.push(Value::FloatText { start, end });
             }
             O::BINFLOAT => {
                 let Arg::Float(f) = op.arg else {
@@ -1115,6 +1159,60 @@ fn normalize_py2(module: String, name: String) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float_literal_check_agrees_with_from_str() {
+        for t in [
+            "0",
+            "1.",
+            ".5",
+            "-0.25",
+            "+3e10",
+            "1E-5",
+            "2.5e+3",
+            "inf",
+            "-Infinity",
+            "NaN",
+            "nan",
+            "",
+            ".",
+            "-",
+            "e5",
+            "1e",
+            "1e+",
+            "1.2.3",
+            "0x10",
+            "1_0",
+            "in",
+            "infx",
+            "1 2",
+            "0.8444218515250481",
+            "1.7976931348623157e308",
+            "5e-324",
+            "--1",
+            "+.e1",
+        ] {
+            assert_eq!(
+                is_float_literal(t.as_bytes()),
+                t.parse::<f64>().is_ok(),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn protocol_0_floats_are_checked_and_rendered_from_their_text() {
+        let p = run_stream(b"(lp0\nF0.1\naF  -2.5e3 \r\na.", 0, VmLimits::default());
+        assert!(p.end.is_complete(), "{:?}", p.end);
+        let data: &[u8] = b"(lp0\nF0.1\naF  -2.5e3 \r\na.";
+        assert_eq!(p.values.render(p.result.unwrap(), data), "[0.1, -2500.0]");
+        let bad = run_stream(b"(lp0\nFhello\na.", 0, VmLimits::default());
+        assert!(
+            matches!(bad.end, StreamEnd::LoaderError { .. }),
+            "{:?}",
+            bad.end
+        );
+    }
 
     fn run(d: &[u8]) -> Program {
         run_stream(d, 0, VmLimits::default())

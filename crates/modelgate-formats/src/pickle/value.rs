@@ -15,6 +15,13 @@ pub enum Value {
     /// An integer too large for i64, as decimal (or `0x…` for LONG1/LONG4 payloads).
     BigInt(String),
     Float(f64),
+    /// A protocol-0 `FLOAT` literal, already checked to be a float literal, kept as its
+    /// text `data[start..end]` and only converted when rendered (converting every
+    /// literal of a large text pickle costs more than the rest of its opcode).
+    FloatText {
+        start: usize,
+        end: usize,
+    },
     Str(String),
     /// Bytes stored in the stream: `data[start..end]`.
     DataBytes {
@@ -155,6 +162,17 @@ impl Values {
             Value::BigInt(s) => out.push_str(s),
             Value::Float(f) => {
                 let _ = write!(out, "{f:?}");
+            }
+            Value::FloatText { start, end } => {
+                let text = data
+                    .get(*start..*end)
+                    .and_then(|b| std::str::from_utf8(b).ok());
+                match text.and_then(|t| t.parse::<f64>().ok()) {
+                    Some(f) => {
+                        let _ = write!(out, "{f:?}");
+                    }
+                    None => out.push_str(text.unwrap_or("float")),
+                }
             }
             Value::Str(s) => render_str(s, out),
             Value::DataBytes { start, end } => {
