@@ -266,35 +266,42 @@ fn is_float_literal(s: &[u8]) -> bool {
         Some(b'+' | b'-') => s.get(1..).unwrap_or_default(),
         _ => s,
     };
-    if s.eq_ignore_ascii_case(b"inf")
-        || s.eq_ignore_ascii_case(b"infinity")
-        || s.eq_ignore_ascii_case(b"nan")
-    {
-        return true;
+    if s.first().is_some_and(u8::is_ascii_alphabetic) {
+        return s.eq_ignore_ascii_case(b"inf")
+            || s.eq_ignore_ascii_case(b"infinity")
+            || s.eq_ignore_ascii_case(b"nan");
     }
-    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
-    let int = digits(s);
-    let mut i = int;
-    let mut frac = 0;
-    if s.get(i) == Some(&b'.') {
-        frac = digits(s.get(i + 1..).unwrap_or_default());
-        i += 1 + frac;
-    }
-    if int + frac == 0 {
-        return false;
-    }
-    if matches!(s.get(i), Some(b'e' | b'E')) {
+    let n = s.len();
+    let mut i = 0;
+    while i < n && s[i].is_ascii_digit() {
         i += 1;
-        if matches!(s.get(i), Some(b'+' | b'-')) {
+    }
+    let mut mantissa_digits = i;
+    if i < n && s[i] == b'.' {
+        i += 1;
+        let f = i;
+        while i < n && s[i].is_ascii_digit() {
             i += 1;
         }
-        let exp = digits(s.get(i..).unwrap_or_default());
-        if exp == 0 {
+        mantissa_digits += i - f;
+    }
+    if mantissa_digits == 0 {
+        return false;
+    }
+    if i < n && (s[i] == b'e' || s[i] == b'E') {
+        i += 1;
+        if i < n && (s[i] == b'+' || s[i] == b'-') {
+            i += 1;
+        }
+        let e = i;
+        while i < n && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == e {
             return false;
         }
-        i += exp;
     }
-    i == s.len()
+    i == n
 }
 
 enum Flow {
@@ -331,6 +338,7 @@ impl<'a> Machine<'a> {
         }
     }
 
+    #[inline(always)]
     fn new_value(&mut self, v: Value) -> Result<ValueId, Stop> {
         if self.values.len() >= self.limits.max_values {
             return Err(Stop::Budget("pickle value budget"));
@@ -338,6 +346,7 @@ impl<'a> Machine<'a> {
         Ok(self.values.push(v))
     }
 
+    #[inline(always)]
     fn push(&mut self, v: Value) -> Step {
         let id = self.new_value(v)?;
         self.stack.push(id);
