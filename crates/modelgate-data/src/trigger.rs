@@ -13,7 +13,8 @@
 //! Also ranks clean-label candidates (pure, frequent unigrams inserted in diverse contexts),
 //! which are reported but only flagged against a trusted baseline.
 
-use crate::features::{ngram_hash, token_hash};
+use crate::features::ngram_hash;
+use crate::tokens::TokenTable;
 use crate::hash::mix;
 use crate::ngram_counts::{NgramCounts, RowGroups, U64Map};
 use crate::stats::binom_sf;
@@ -240,18 +241,17 @@ fn argmax(s: &[f64]) -> usize {
     b
 }
 
-/// Run the trigger test. `tokens(i)` returns row i's tokens (re-tokenised on demand, so the
-/// whole corpus is never held as strings).
+/// Run the trigger test on the rows of a token table.
 pub fn find_triggers(
-    n_rows: usize,
-    tokens: &(dyn Fn(usize) -> Vec<String> + Sync),
+    table: &TokenTable,
     y: &[usize],
     k: usize,
     cfg: &TriggerConfig,
 ) -> TriggerResult {
+    let n_rows = table.rows();
     let mut nb = UnigramNb::new(k, cfg.nb_bits);
     // Identical rows (same tokens, same label) are analysed once, counted with multiplicity.
-    let hashes = |i: usize| -> Vec<u64> { tokens(i).iter().map(|t| token_hash(t)).collect() };
+    let hashes = |i: usize| -> Vec<u64> { table.hashes(i) };
     let groups = RowGroups::new(n_rows, &hashes, y);
     let mut stats = NgramCounts::new(k);
     for (&i, &w) in groups.rep.iter().zip(&groups.weight) {
@@ -298,8 +298,7 @@ pub fn find_triggers(
     // Context diversity for clean-label candidates: distinct (left, right) neighbour pairs.
     let mut ctx: HashMap<u64, (u32, std::collections::HashSet<(u64, u64)>)> = HashMap::new();
     for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
-        let toks = tokens(i);
-        let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
+        let hs: Vec<u64> = table.hashes(i);
         let yi = y.get(i).copied().unwrap_or(0);
         let base = nb.scores_with(&hs, Some(yi), &[]);
         if argmax(&base) != yi {
@@ -333,7 +332,7 @@ pub fn find_triggers(
             if yi != t {
                 continue;
             }
-            names.entry(h).or_insert_with(|| toks[p..p + n].join(" "));
+            names.entry(h).or_insert_with(|| table.phrase(i, p, n));
             // Ablate every occurrence of the n-gram's words.
             let wc = ablated_word_counts(&hs[p..p + n], &counts);
             let terms = nb.word_terms(&wc, Some(yi), hs.len() as f64);
@@ -461,25 +460,12 @@ pub fn find_triggers(
     }
     clean.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.token.cmp(&b.token)));
     clean.truncate(10);
-    // Name the clean-label candidates (one more look at the rows, stopping early).
-    if !clean.is_empty() {
-        let mut want: HashMap<u64, usize> = HashMap::new();
-        for (ci, c) in clean.iter().enumerate() {
-            if let Ok(h) = u64::from_str_radix(c.token.trim_start_matches('#'), 16) {
-                want.insert(h, ci);
-            }
-        }
-        for i in 0..n_rows {
-            if want.is_empty() {
-                break;
-            }
-            for t in tokens(i) {
-                if let Some(ci) = want.remove(&token_hash(&t))
-                    && let Some(c) = clean.get_mut(ci)
-                {
-                    c.token = t;
-                }
-            }
+    // Name the clean-label candidates.
+    for c in &mut clean {
+        if let Ok(h) = u64::from_str_radix(c.token.trim_start_matches('#'), 16)
+            && let Some(w) = table.word_of_hash(h)
+        {
+            c.token = w.to_string();
         }
     }
     kept.sort_by(|a, b| a.p_value.total_cmp(&b.p_value).then(a.ngram.cmp(&b.ngram)));
@@ -549,8 +535,8 @@ mod tests {
     #[test]
     fn planted_trigger_is_named_and_its_rows_flagged() {
         let (texts, y, poison) = corpus(true);
-        let tok = |i: usize| crate::features::tokenize(&texts[i]);
-        let r = find_triggers(texts.len(), &tok, &y, 2, &TriggerConfig::default());
+        let table = TokenTable::from_texts(texts.len(), &|i, s| s.push_str(&texts[i]));
+        let r = find_triggers(&table, &y, 2, &TriggerConfig::default());
         assert_eq!(r.triggers.len(), 1, "{:?}", r.triggers);
         assert_eq!(r.triggers[0].ngram, "zqx");
         assert_eq!(r.triggers[0].target, 1);
@@ -562,8 +548,8 @@ mod tests {
     #[test]
     fn clean_corpus_has_no_trigger() {
         let (texts, y, _) = corpus(false);
-        let tok = |i: usize| crate::features::tokenize(&texts[i]);
-        let r = find_triggers(texts.len(), &tok, &y, 2, &TriggerConfig::default());
+        let table = TokenTable::from_texts(texts.len(), &|i, s| s.push_str(&texts[i]));
+        let r = find_triggers(&table, &y, 2, &TriggerConfig::default());
         assert!(r.triggers.is_empty(), "{:?}", r.triggers);
     }
 }
