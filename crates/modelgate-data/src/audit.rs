@@ -275,7 +275,7 @@ pub fn audit_owned(
 
 fn audit_prepared(
     records: &Records,
-    prep: Prepared,
+    mut prep: Prepared,
     opts: &AuditOptions,
     t0: std::time::Instant,
 ) -> Result<Report> {
@@ -285,6 +285,12 @@ fn audit_prepared(
         m.insert(name.to_string(), json!(r4(t_lap.elapsed().as_secs_f64())));
         t_lap = std::time::Instant::now();
     };
+    // Every model below is fitted on these rows only: weight vectors over the columns that
+    // occur, not over all 2^dim_bits hashed buckets.
+    if prep.mode == "text" {
+        prep.x.compact_columns();
+    }
+    let prep = prep;
     let n = records.rows;
     let k = prep.classes.len();
     let y = &prep.y;

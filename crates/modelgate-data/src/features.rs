@@ -37,6 +37,32 @@ impl Sparse {
     }
 }
 
+impl Sparse {
+    /// Renumber the columns to `0..m` (m = columns that occur), keeping their order, so that
+    /// models fitted on the matrix need weight vectors of m entries instead of `dim`. Returns
+    /// the original column of each new one.
+    pub fn compact_columns(&mut self) -> Vec<u32> {
+        let mut new_of = vec![u32::MAX; self.dim];
+        for &j in &self.idx {
+            if let Some(s) = new_of.get_mut(j as usize) {
+                *s = 0;
+            }
+        }
+        let mut columns = Vec::new();
+        for (j, s) in new_of.iter_mut().enumerate() {
+            if *s == 0 {
+                *s = columns.len() as u32;
+                columns.push(j as u32);
+            }
+        }
+        for j in &mut self.idx {
+            *j = new_of.get(*j as usize).copied().unwrap_or(0);
+        }
+        self.dim = columns.len();
+        columns
+    }
+}
+
 /// Feature settings (saved in the baseline state so that batches are featurised alike).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureConfig {
@@ -520,6 +546,21 @@ mod tests {
         let csr = hashed_counts_csr(&table, &cfg);
         let b = Idf::fit_csr(&csr, cfg).transform_csr(csr);
         assert_eq!((a.indptr, a.idx, a.val), (b.indptr, b.idx, b.val));
+    }
+
+    #[test]
+    fn compacting_columns_keeps_rows_and_order() {
+        let mut x = Sparse {
+            indptr: vec![0, 2, 3],
+            idx: vec![7, 900, 7],
+            val: vec![0.5, 0.25, 1.0],
+            dim: 1024,
+        };
+        let cols = x.compact_columns();
+        assert_eq!(cols, vec![7, 900]);
+        assert_eq!(x.dim, 2);
+        assert_eq!(x.row(0), (&[0u32, 1][..], &[0.5f32, 0.25][..]));
+        assert_eq!(x.row(1), (&[0u32][..], &[1.0f32][..]));
     }
 
     #[test]

@@ -206,6 +206,63 @@ impl UnigramNb {
     }
 }
 
+/// A row's class scores and each distinct word's score terms, computed once so that any set
+/// of its words can be ablated by subtraction without another logarithm.
+pub struct RowTerms {
+    pub k: usize,
+    /// Class log-scores of the whole row (as [`UnigramNb::scores_with`]).
+    pub base: Vec<f64>,
+    /// `terms[j * k + c]`: what distinct word j (in the order of the row's sorted counts)
+    /// contributes to class c.
+    pub terms: Vec<f64>,
+}
+
+impl RowTerms {
+    /// Scores of the row without the words at positions `words` of its sorted counts (each
+    /// once, in increasing order), written to `out`.
+    pub fn ablated(&self, words: &[usize], out: &mut Vec<f64>) {
+        out.clear();
+        for c in 0..self.k {
+            let mut t = 0.0;
+            for &j in words {
+                t += self.terms.get(j * self.k + c).copied().unwrap_or(0.0);
+            }
+            out.push(self.base.get(c).copied().unwrap_or(0.0) - t);
+        }
+    }
+}
+
+impl UnigramNb {
+    /// [`RowTerms`] of a row given its sorted distinct word counts (`len` tokens in all;
+    /// leave-one-out when `own` is the row's label).
+    pub fn row_terms(&self, grouped: &[(u64, f64)], own: Option<usize>, len: f64) -> RowTerms {
+        let k = self.k;
+        let n: f64 = self.class_rows.iter().sum::<f64>() - if own.is_some() { 1.0 } else { 0.0 };
+        let mut terms = vec![0f64; grouped.len() * k];
+        let base = (0..k)
+            .map(|c| {
+                let mine = own == Some(c);
+                let rows_c =
+                    self.class_rows.get(c).copied().unwrap_or(0.0) - if mine { 1.0 } else { 0.0 };
+                let mut s = ((rows_c.max(0.0) + 1e-3) / n.max(1.0)).ln();
+                let tot = self.totals.get(c).copied().unwrap_or(0.0) - if mine { len } else { 0.0 };
+                let denom = tot.max(0.0) + self.alpha * self.used;
+                for (j, &(h, cnt)) in grouped.iter().enumerate() {
+                    let num =
+                        (self.count(h, c) - if mine { cnt } else { 0.0 }).max(0.0) + self.alpha;
+                    let t = cnt * (num / denom).ln();
+                    if let Some(slot) = terms.get_mut(j * k + c) {
+                        *slot = t;
+                    }
+                    s += t;
+                }
+                s
+            })
+            .collect();
+        RowTerms { k, base, terms }
+    }
+}
+
 pub struct TriggerResult {
     pub triggers: Vec<Trigger>,
     pub clean_label: Vec<CleanLabelCandidate>,
@@ -254,6 +311,9 @@ pub fn find_triggers(
     let hashes = |i: usize| -> Vec<u64> { table.hashes(i) };
     let groups = RowGroups::new(n_rows, &hashes, y);
     let mut stats = NgramCounts::new(k);
+    // Distinct n-grams grow about linearly with the distinct rows' tokens.
+    let tokens: usize = groups.rep.iter().map(|&i| table.ids(i).len()).sum();
+    stats.reserve((tokens * cfg.max_n / 2).min(cfg.map_cap));
     for (&i, &w) in groups.rep.iter().zip(&groups.weight) {
         let hs = hashes(i);
         let yi = y.get(i).copied().unwrap_or(0);
@@ -294,16 +354,14 @@ pub fn find_triggers(
     let mut disagree_rows = 0usize;
     // (group, ablated argmax) per candidate.
     let mut rows_of: U64Map<Vec<(usize, usize)>> = U64Map::default();
-    let mut names: HashMap<u64, String> = HashMap::new();
+    let mut names: U64Map<String> = U64Map::default();
+    let mut word_pos: Vec<usize> = Vec::new();
+    let mut ablated: Vec<f64> = Vec::new();
     // Context diversity for clean-label candidates: distinct (left, right) neighbour pairs.
     let mut ctx: HashMap<u64, (u32, std::collections::HashSet<(u64, u64)>)> = HashMap::new();
     for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
         let hs: Vec<u64> = table.hashes(i);
         let yi = y.get(i).copied().unwrap_or(0);
-        let base = nb.scores_with(&hs, Some(yi), &[]);
-        if argmax(&base) != yi {
-            disagree_rows += w as usize;
-        }
         let mut counts: Vec<(u64, f64)> = Vec::new();
         let mut sorted = hs.clone();
         sorted.sort_unstable();
@@ -312,6 +370,10 @@ pub fn find_triggers(
                 Some((lh, c)) if *lh == h => *c += 1.0,
                 _ => counts.push((h, 1.0)),
             }
+        }
+        let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
+        if argmax(&rt.base) != yi {
+            disagree_rows += w as usize;
         }
         for (h, n, p) in row_ngrams(&hs, cfg.max_n) {
             let Some(&(t, _)) = cand.get(&h) else {
@@ -334,10 +396,16 @@ pub fn find_triggers(
             }
             names.entry(h).or_insert_with(|| table.phrase(i, p, n));
             // Ablate every occurrence of the n-gram's words.
-            let wc = ablated_word_counts(&hs[p..p + n], &counts);
-            let terms = nb.word_terms(&wc, Some(yi), hs.len() as f64);
-            let s: Vec<f64> = base.iter().zip(&terms).map(|(b, t)| b - t).collect();
-            rows_of.entry(h).or_default().push((g, argmax(&s)));
+            word_pos.clear();
+            for w in hs.get(p..p + n).unwrap_or(&[]) {
+                if let Ok(j) = counts.binary_search_by(|x| x.0.cmp(w)) {
+                    word_pos.push(j);
+                }
+            }
+            word_pos.sort_unstable();
+            word_pos.dedup();
+            rt.ablated(&word_pos, &mut ablated);
+            rows_of.entry(h).or_default().push((g, argmax(&ablated)));
         }
     }
     // Back from groups to rows.
