@@ -283,6 +283,9 @@ fn audit_prepared(
     let mut t_lap = t0;
     let mut lap = |m: &mut serde_json::Map<String, Value>, name: &str| {
         m.insert(name.to_string(), json!(r4(t_lap.elapsed().as_secs_f64())));
+        if let Some(peak) = peak_rss_mb() {
+            m.insert(format!("{name}_peak_rss_mb"), json!(peak));
+        }
         t_lap = std::time::Instant::now();
     };
     // Every model below is fitted on these rows only: weight vectors over the columns that
@@ -723,6 +726,15 @@ fn audit_prepared(
         },
         plots,
     })
+}
+
+/// The process's peak resident memory so far in MB (Linux `/proc/self/status`; `None`
+/// elsewhere). Only used for the optional timing report.
+fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 pub fn id_value(records: &Records, i: usize) -> Value {

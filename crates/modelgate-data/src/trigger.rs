@@ -298,6 +298,60 @@ fn argmax(s: &[f64]) -> usize {
     b
 }
 
+/// Per candidate n-gram: rows tested (carrying it, labelled its target), rows that look like
+/// another class without it, and where its text was first seen.
+struct Tally {
+    tested: u64,
+    disagree: u64,
+    name_row: usize,
+    name_pos: usize,
+}
+
+/// A row's distinct token hashes (sorted) with their counts.
+fn word_counts(hs: &[u64]) -> Vec<(u64, f64)> {
+    let mut sorted = hs.to_vec();
+    sorted.sort_unstable();
+    let mut counts: Vec<(u64, f64)> = Vec::new();
+    for h in sorted {
+        match counts.last_mut() {
+            Some((lh, c)) if *lh == h => *c += 1.0,
+            _ => counts.push((h, 1.0)),
+        }
+    }
+    counts
+}
+
+/// Reused buffers for the ablation.
+#[derive(Default)]
+struct Scratch {
+    word_pos: Vec<usize>,
+    scores: Vec<f64>,
+}
+
+impl Scratch {
+    /// The row's argmax class with every occurrence of the words of the n-gram at `p..p + n`
+    /// ablated.
+    fn ablated_argmax(
+        &mut self,
+        rt: &RowTerms,
+        counts: &[(u64, f64)],
+        hs: &[u64],
+        p: usize,
+        n: usize,
+    ) -> usize {
+        self.word_pos.clear();
+        for w in hs.get(p..p + n).unwrap_or(&[]) {
+            if let Ok(j) = counts.binary_search_by(|x| x.0.cmp(w)) {
+                self.word_pos.push(j);
+            }
+        }
+        self.word_pos.sort_unstable();
+        self.word_pos.dedup();
+        rt.ablated(&self.word_pos, &mut self.scores);
+        argmax(&self.scores)
+    }
+}
+
 /// Run the trigger test on the rows of a token table.
 pub fn find_triggers(
     table: &TokenTable,
@@ -350,27 +404,18 @@ pub fn find_triggers(
         })
         .map(|(h, _)| *h)
         .collect();
-    // Pass 2 (one row per group): background disagreement, candidate rows and names, ablation.
+    // Pass 2 (one row per group): background disagreement and, per candidate, how many of its
+    // rows look like another class without it (counts only: memory grows with the candidates,
+    // not with their occurrences).
     let mut disagree_rows = 0usize;
-    // (group, ablated argmax) per candidate.
-    let mut rows_of: U64Map<Vec<(usize, usize)>> = U64Map::default();
-    let mut names: U64Map<String> = U64Map::default();
-    let mut word_pos: Vec<usize> = Vec::new();
-    let mut ablated: Vec<f64> = Vec::new();
+    let mut tally: U64Map<Tally> = U64Map::default();
+    let mut scratch = Scratch::default();
     // Context diversity for clean-label candidates: distinct (left, right) neighbour pairs.
     let mut ctx: HashMap<u64, (u32, std::collections::HashSet<(u64, u64)>)> = HashMap::new();
-    for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
+    for (&i, &w) in groups.rep.iter().zip(&groups.weight) {
         let hs: Vec<u64> = table.hashes(i);
         let yi = y.get(i).copied().unwrap_or(0);
-        let mut counts: Vec<(u64, f64)> = Vec::new();
-        let mut sorted = hs.clone();
-        sorted.sort_unstable();
-        for h in sorted {
-            match counts.last_mut() {
-                Some((lh, c)) if *lh == h => *c += 1.0,
-                _ => counts.push((h, 1.0)),
-            }
-        }
+        let counts = word_counts(&hs);
         let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
         if argmax(&rt.base) != yi {
             disagree_rows += w as usize;
@@ -394,48 +439,72 @@ pub fn find_triggers(
             if yi != t {
                 continue;
             }
-            names.entry(h).or_insert_with(|| table.phrase(i, p, n));
-            // Ablate every occurrence of the n-gram's words.
-            word_pos.clear();
-            for w in hs.get(p..p + n).unwrap_or(&[]) {
-                if let Ok(j) = counts.binary_search_by(|x| x.0.cmp(w)) {
-                    word_pos.push(j);
-                }
+            let a = scratch.ablated_argmax(&rt, &counts, &hs, p, n);
+            let e = tally.entry(h).or_insert(Tally {
+                tested: 0,
+                disagree: 0,
+                name_row: i,
+                name_pos: p,
+            });
+            e.tested += u64::from(w);
+            if a != t {
+                e.disagree += u64::from(w);
             }
-            word_pos.sort_unstable();
-            word_pos.dedup();
-            rt.ablated(&word_pos, &mut ablated);
-            rows_of.entry(h).or_default().push((g, argmax(&ablated)));
         }
     }
-    // Back from groups to rows.
-    let rows_of: U64Map<Vec<(usize, usize)>> = rows_of
-        .into_iter()
-        .map(|(h, gs)| (h, groups.expand(&gs)))
-        .collect();
     let p_base = (disagree_rows as f64 / n_rows.max(1) as f64).max(1e-3);
     let m = cand.len().max(1) as f64;
+    // The significant candidates.
+    let mut keys: Vec<u64> = tally
+        .iter()
+        .filter(|(h, e)| {
+            let Some(&(_, _)) = cand.get(*h) else {
+                return false;
+            };
+            let frac = e.disagree as f64 / e.tested.max(1) as f64;
+            frac >= 0.5 && binom_sf(e.disagree, e.tested, p_base) * m < cfg.alpha
+        })
+        .map(|(h, _)| *h)
+        .collect();
+    keys.sort_unstable();
+    // Pass 3, only when something is significant: the rows of those candidates.
+    let mut rows_of: U64Map<Vec<(usize, usize)>> =
+        keys.iter().map(|&h| (h, Vec::new())).collect();
+    if !keys.is_empty() {
+        for (g, &i) in groups.rep.iter().enumerate() {
+            let hs: Vec<u64> = table.hashes(i);
+            let yi = y.get(i).copied().unwrap_or(0);
+            let hit: Vec<(u64, u8, usize)> = row_ngrams(&hs, cfg.max_n)
+                .into_iter()
+                .filter(|(h, _, _)| rows_of.contains_key(h) && cand.get(h).map(|c| c.0) == Some(yi))
+                .collect();
+            if hit.is_empty() {
+                continue;
+            }
+            let counts = word_counts(&hs);
+            let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
+            for (h, n, p) in hit {
+                let a = scratch.ablated_argmax(&rt, &counts, &hs, p, n as usize);
+                if let Some(v) = rows_of.get_mut(&h) {
+                    v.push((g, a));
+                }
+            }
+        }
+    }
     let mut flagged: Vec<Trigger> = Vec::new();
-    let mut keys: Vec<&u64> = rows_of.keys().collect();
-    keys.sort();
-    for h in keys {
-        let Some(rows) = rows_of.get(h) else { continue };
-        let Some(&(t, _)) = cand.get(h) else { continue };
+    for h in &keys {
+        let (Some(gs), Some(&(t, n)), Some(e)) = (rows_of.get(h), cand.get(h), tally.get(h)) else {
+            continue;
+        };
+        let rows = groups.expand(gs);
         let k_dis = rows.iter().filter(|r| r.1 != t).count();
-        let frac = k_dis as f64 / rows.len().max(1) as f64;
-        if frac < 0.5 {
-            continue;
-        }
         let p = binom_sf(k_dis as u64, rows.len() as u64, p_base);
-        if p * m >= cfg.alpha {
-            continue;
-        }
         let Some((counts, _)) = stats.get(*h) else {
             continue;
         };
         let df: u32 = counts.iter().sum();
         flagged.push(Trigger {
-            ngram: names.get(h).cloned().unwrap_or_default(),
+            ngram: table.phrase(e.name_row, e.name_pos, n as usize),
             aliases: Vec::new(),
             target: t,
             df,
