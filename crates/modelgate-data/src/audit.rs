@@ -166,6 +166,27 @@ fn bin_token_table(scaler: &Scaler, names: &[String], values: &[Vec<f64>]) -> To
     })
 }
 
+/// Text features from tokenised rows.
+fn prepare_tokens(
+    classes: Vec<String>,
+    y: Vec<usize>,
+    tokens: TokenTable,
+    opts: &AuditOptions,
+) -> Prepared {
+    let counts = hashed_counts_csr(&tokens, &opts.features);
+    let idf = Idf::fit_csr(&counts, opts.features);
+    let x = idf.transform_csr(counts);
+    Prepared {
+        classes,
+        y,
+        x,
+        featurizer: Featurizer::Text(idf),
+        mode: "text",
+        values: None,
+        tokens,
+    }
+}
+
 pub fn prepare(
     records: &Records,
     vectors: Option<Vec<Vec<f64>>>,
@@ -217,18 +238,7 @@ pub fn prepare(
         }
         Content::Text(_) | Content::Chat { .. } => {
             let tokens = TokenTable::from_texts(n, &|i, s| push_row_text(records, i, s));
-            let counts = hashed_counts_csr(&tokens, &opts.features);
-            let idf = Idf::fit_csr(&counts, opts.features);
-            let x = idf.transform_csr(counts);
-            Ok(Prepared {
-                classes,
-                y,
-                x,
-                featurizer: Featurizer::Text(idf),
-                mode: "text",
-                values: None,
-                tokens,
-            })
+            Ok(prepare_tokens(classes, y, tokens, opts))
         }
         Content::None => Err(DataError::Invalid(format!(
             "{}: no row content: give --text COL, --features COLS or --vectors X.npy",
@@ -266,8 +276,18 @@ pub fn audit_owned(
     opts: &AuditOptions,
 ) -> Result<Report> {
     let t0 = std::time::Instant::now();
-    let prep = prepare(&records, vectors, opts)?;
-    if matches!(records.content, Content::Text(_) | Content::Chat { .. }) {
+    let prep = match (&vectors, &mut records.content) {
+        (None, Content::Text(texts)) => {
+            // Each chunk of texts is freed as soon as it is tokenised.
+            let texts = std::mem::take(texts);
+            records.content = Content::None;
+            let (classes, y) = encode_labels(&records)?;
+            let tokens = TokenTable::from_owned_texts(texts);
+            prepare_tokens(classes, y, tokens, opts)
+        }
+        _ => prepare(&records, vectors, opts)?,
+    };
+    if matches!(records.content, Content::Chat { .. }) {
         records.content = Content::None;
     }
     audit_prepared(&records, prep, opts, t0)

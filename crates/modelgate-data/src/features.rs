@@ -375,7 +375,15 @@ pub struct Scaler {
     pub scale: Vec<f64>,
     /// Quantile bin edges per column (for `column=bin` tokens).
     pub edges: Vec<Vec<f64>>,
+    /// Per column, the maximum when fewer than [`RARE_EXTREME`] of the rows reach it (a value
+    /// at it becomes the token `column=max`: pixel-patch triggers set features to an extreme
+    /// that the quantile bins would lump together with ordinary high values).
+    #[serde(default)]
+    pub rare_max: Vec<Option<f64>>,
 }
+
+/// Largest share of rows at a column's maximum for the maximum to get its own token.
+pub const RARE_EXTREME: f64 = 0.05;
 
 impl Scaler {
     pub fn fit(values: &[Vec<f64>]) -> Scaler {
@@ -398,6 +406,7 @@ impl Scaler {
             .map(|v| if *v > 1e-12 { v.sqrt() } else { 1.0 })
             .collect();
         let mut edges = Vec::with_capacity(d);
+        let mut rare_max = Vec::with_capacity(d);
         let mut col: Vec<f64> = Vec::with_capacity(values.len());
         for j in 0..d {
             col.clear();
@@ -413,8 +422,19 @@ impl Scaler {
                 }
             }
             edges.push(e);
+            let at_max = col.last().map_or(0, |&m| col.iter().rev().take_while(|&&v| v == m).count());
+            let rare = col.len() >= 20
+                && at_max > 0
+                && (at_max as f64) < RARE_EXTREME * col.len() as f64
+                && col.first() != col.last();
+            rare_max.push(if rare { col.last().copied() } else { None });
         }
-        Scaler { mean, scale, edges }
+        Scaler {
+            mean,
+            scale,
+            edges,
+            rare_max,
+        }
     }
 
     pub fn transform(&self, values: &[Vec<f64>]) -> Sparse {
@@ -449,7 +469,10 @@ impl Scaler {
                     .map(|e| e.iter().filter(|&&x| *v > x).count())
                     .unwrap_or(0);
                 let name = names.get(j).map(String::as_str).unwrap_or("?");
-                format!("{name}=q{bin}")
+                match self.rare_max.get(j) {
+                    Some(Some(m)) if *v >= *m => format!("{name}=max"),
+                    _ => format!("{name}=q{bin}"),
+                }
             })
             .collect()
     }
@@ -546,6 +569,22 @@ mod tests {
         let csr = hashed_counts_csr(&table, &cfg);
         let b = Idf::fit_csr(&csr, cfg).transform_csr(csr);
         assert_eq!((a.indptr, a.idx, a.val), (b.indptr, b.idx, b.val));
+    }
+
+    #[test]
+    fn a_rarely_reached_maximum_gets_its_own_token() {
+        // Column a: 0..=9 cycling, max 9 reached by 10 % of rows (not rare); column b: mostly
+        // small values, max 16 reached by 2 of 100 rows (rare).
+        let values: Vec<Vec<f64>> = (0..100)
+            .map(|i| vec![(i % 10) as f64, if i < 2 { 16.0 } else { (i % 4) as f64 }])
+            .collect();
+        let s = Scaler::fit(&values);
+        assert_eq!(s.rare_max, vec![None, Some(16.0)]);
+        let names = ["a".to_string(), "b".to_string()];
+        let t = s.bin_tokens(&names, &[9.0, 16.0]);
+        assert_eq!(t[1], "b=max");
+        assert!(t[0].starts_with("a=q"), "{t:?}");
+        assert!(s.bin_tokens(&names, &[0.0, 3.0])[1].starts_with("b=q"));
     }
 
     #[test]

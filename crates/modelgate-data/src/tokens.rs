@@ -52,18 +52,56 @@ impl TokenTable {
                     r
                 })
                 .collect();
-            for r in rows {
-                let mut a = 0;
-                for &e in &r.ends {
-                    t.push_token(&mut vocab, r.buf.get(a..e).unwrap_or(""));
-                    a = e;
-                }
-                t.start.push(t.ids.len() as u64);
-            }
+            t.intern_rows(&mut vocab, rows);
             lo = hi;
         }
         t.shrink();
         t
+    }
+
+    /// Tokenise owned texts, freeing each chunk of them once it is tokenised (the texts and
+    /// the table are never both held whole).
+    pub fn from_owned_texts(texts: Vec<String>) -> TokenTable {
+        let n = texts.len();
+        let mut t = TokenTable::with_rows(n);
+        let mut vocab: U64Map<u32> = U64Map::default();
+        let mut it = texts.into_iter();
+        loop {
+            let chunk: Vec<String> = it.by_ref().take(CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let rows: Vec<RawRow> = chunk
+                .into_par_iter()
+                .map(|src| {
+                    let mut r = RawRow {
+                        buf: String::new(),
+                        ends: Vec::new(),
+                    };
+                    tokenize_into(&src, &mut r.buf, &mut r.ends);
+                    r
+                })
+                .collect();
+            t.intern_rows(&mut vocab, rows);
+            if t.rows() == CHUNK && n > CHUNK {
+                // Room for the whole table from the first chunk's density (no doubling copy).
+                let est = t.ids.len() / CHUNK * n + t.ids.len();
+                t.ids.reserve(est.saturating_sub(t.ids.len()));
+            }
+        }
+        t.shrink();
+        t
+    }
+
+    fn intern_rows(&mut self, vocab: &mut U64Map<u32>, rows: Vec<RawRow>) {
+        for r in rows {
+            let mut a = 0;
+            for &e in &r.ends {
+                self.push_token(vocab, r.buf.get(a..e).unwrap_or(""));
+                a = e;
+            }
+            self.start.push(self.ids.len() as u64);
+        }
     }
 
     /// Rows given as token lists (e.g. the `column=bin` tokens of numeric rows).
@@ -225,6 +263,8 @@ mod tests {
         assert_eq!(t.phrase(0, 1, 2), "world b2");
         assert_eq!(t.word_of_hash(token_hash("again")), Some("again"));
         assert!(t.ids(1).is_empty() && t.ids(9).is_empty());
+        let owned = TokenTable::from_owned_texts(texts.iter().map(|s| s.to_string()).collect());
+        assert_eq!((owned.ids, owned.text), (t.ids.clone(), t.text.clone()));
         let l = TokenTable::from_lists(2, &|i| vec![format!("c=q{i}"), "d=q0".into()]);
         assert_eq!(l.strings(1), vec!["c=q1", "d=q0"]);
     }
