@@ -422,7 +422,9 @@ impl Scaler {
                 }
             }
             edges.push(e);
-            let at_max = col.last().map_or(0, |&m| col.iter().rev().take_while(|&&v| v == m).count());
+            let at_max = col
+                .last()
+                .map_or(0, |&m| col.iter().rev().take_while(|&&v| v == m).count());
             let rare = col.len() >= 20
                 && at_max > 0
                 && (at_max as f64) < RARE_EXTREME * col.len() as f64
@@ -565,7 +567,8 @@ mod tests {
         ];
         let counts: Vec<_> = texts.iter().map(|t| hashed_counts(t, &cfg)).collect();
         let a = Idf::fit(&counts, cfg).transform(&counts);
-        let table = crate::tokens::TokenTable::from_texts(texts.len(), &|i, s| s.push_str(texts[i]));
+        let table =
+            crate::tokens::TokenTable::from_texts(texts.len(), &|i, s| s.push_str(texts[i]));
         let csr = hashed_counts_csr(&table, &cfg);
         let b = Idf::fit_csr(&csr, cfg).transform_csr(csr);
         assert_eq!((a.indptr, a.idx, a.val), (b.indptr, b.idx, b.val));

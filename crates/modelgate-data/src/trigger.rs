@@ -14,10 +14,10 @@
 //! which are reported but only flagged against a trusted baseline.
 
 use crate::features::ngram_hash;
-use crate::tokens::TokenTable;
 use crate::hash::mix;
 use crate::ngram_counts::{NgramCounts, RowGroups, U64Map};
 use crate::stats::binom_sf;
+use crate::tokens::TokenTable;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -273,19 +273,22 @@ pub struct TriggerResult {
 
 /// Distinct n-gram hashes of one row (with their n and first position).
 fn row_ngrams(hs: &[u64], max_n: usize) -> Vec<(u64, u8, usize)> {
-    let mut v = Vec::new();
+    // (hash, position << 8 | n): sorting the pairs orders by hash, then first position.
+    let mut v: Vec<(u64, u64)> = Vec::with_capacity(hs.len() * max_n);
     for n in 1..=max_n {
         if hs.len() < n {
             break;
         }
         for (p, w) in hs.windows(n).enumerate() {
             let h = if n == 1 { w[0] } else { ngram_hash(w) };
-            v.push((h, n as u8, p));
+            v.push((h, (p as u64) << 8 | n as u64));
         }
     }
-    v.sort_unstable_by_key(|t| (t.0, t.2));
+    v.sort_unstable();
     v.dedup_by_key(|t| t.0);
-    v
+    v.into_iter()
+        .map(|(h, pn)| (h, (pn & 0xff) as u8, (pn >> 8) as usize))
+        .collect()
 }
 
 fn argmax(s: &[f64]) -> usize {
@@ -468,8 +471,7 @@ pub fn find_triggers(
         .collect();
     keys.sort_unstable();
     // Pass 3, only when something is significant: the rows of those candidates.
-    let mut rows_of: U64Map<Vec<(usize, usize)>> =
-        keys.iter().map(|&h| (h, Vec::new())).collect();
+    let mut rows_of: U64Map<Vec<(usize, usize)>> = keys.iter().map(|&h| (h, Vec::new())).collect();
     if !keys.is_empty() {
         for (g, &i) in groups.rep.iter().enumerate() {
             let hs: Vec<u64> = table.hashes(i);
