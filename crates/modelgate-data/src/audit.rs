@@ -3,12 +3,13 @@
 
 use crate::cl::{argmax, find_label_issues};
 use crate::cluster::{kmeans, kmeans_sparse};
-use crate::dup::{components, content_hash, signature};
+use crate::dup::{components, content_hash_of_hashes, signature_of_hashes};
 use crate::error::{DataError, Result};
-use crate::features::{FeatureConfig, Idf, Scaler, Sparse, embed, hashed_counts_csr, tokenize};
+use crate::features::{FeatureConfig, Idf, Scaler, Sparse, embed, hashed_counts_csr};
 use crate::model::{ModelKind, fit_lr, fit_nb, group_folds, oof_proba, stratified_folds};
 use crate::read::{Content, Records};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
+use crate::tokens::TokenTable;
 use crate::trigger::{TriggerConfig, find_triggers};
 use rayon::prelude::*;
 use serde_json::{Value, json};
@@ -83,33 +84,14 @@ pub struct Prepared {
     pub mode: &'static str,
     /// Dense values (features / vectors mode).
     pub values: Option<Vec<Vec<f64>>>,
+    /// Every row tokenised once (words for text, `column=bin` tokens for numeric rows).
+    pub tokens: TokenTable,
 }
 
 impl Prepared {
     /// The row's tokens for the trigger and duplicate tests.
-    pub fn tokens(&self, records: &Records, i: usize) -> Vec<String> {
-        match (&self.featurizer, &records.content) {
-            (Featurizer::Text(_), Content::Text(t)) => {
-                t.get(i).map(|s| tokenize(s)).unwrap_or_default()
-            }
-            (
-                Featurizer::Text(_),
-                Content::Chat {
-                    prompts, responses, ..
-                },
-            ) => {
-                let mut v = prompts.get(i).map(|s| tokenize(s)).unwrap_or_default();
-                v.extend(responses.get(i).map(|s| tokenize(s)).unwrap_or_default());
-                v
-            }
-            (Featurizer::Dense { scaler, names }, _) => self
-                .values
-                .as_ref()
-                .and_then(|v| v.get(i))
-                .map(|row| scaler.bin_tokens(names, row))
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
+    pub fn tokens(&self, i: usize) -> Vec<String> {
+        self.tokens.strings(i)
     }
 }
 
@@ -159,6 +141,52 @@ pub fn row_text(records: &Records, i: usize) -> Option<String> {
     }
 }
 
+/// Append row i's text (chat rows: prompt, newline, response) to `s`.
+fn push_row_text(records: &Records, i: usize, s: &mut String) {
+    match &records.content {
+        Content::Text(t) => s.push_str(t.get(i).map(String::as_str).unwrap_or("")),
+        Content::Chat {
+            prompts, responses, ..
+        } => {
+            s.push_str(prompts.get(i).map(String::as_str).unwrap_or(""));
+            s.push('\n');
+            s.push_str(responses.get(i).map(String::as_str).unwrap_or(""));
+        }
+        _ => {}
+    }
+}
+
+/// The `column=bin` tokens of numeric rows.
+fn bin_token_table(scaler: &Scaler, names: &[String], values: &[Vec<f64>]) -> TokenTable {
+    TokenTable::from_lists(values.len(), &|i| {
+        values
+            .get(i)
+            .map(|row| scaler.bin_tokens(names, row))
+            .unwrap_or_default()
+    })
+}
+
+/// Text features from tokenised rows.
+fn prepare_tokens(
+    classes: Vec<String>,
+    y: Vec<usize>,
+    tokens: TokenTable,
+    opts: &AuditOptions,
+) -> Prepared {
+    let counts = hashed_counts_csr(&tokens, &opts.features);
+    let idf = Idf::fit_csr(&counts, opts.features);
+    let x = idf.transform_csr(counts);
+    Prepared {
+        classes,
+        y,
+        x,
+        featurizer: Featurizer::Text(idf),
+        mode: "text",
+        values: None,
+        tokens,
+    }
+}
+
 pub fn prepare(
     records: &Records,
     vectors: Option<Vec<Vec<f64>>>,
@@ -179,6 +207,7 @@ pub fn prepare(
             .collect();
         let scaler = Scaler::fit(&v);
         let x = scaler.transform(&v);
+        let tokens = bin_token_table(&scaler, &names, &v);
         return Ok(Prepared {
             classes,
             y,
@@ -186,12 +215,14 @@ pub fn prepare(
             featurizer: Featurizer::Dense { scaler, names },
             mode: "vectors",
             values: Some(v),
+            tokens,
         });
     }
     match &records.content {
         Content::Features { names, values } => {
             let scaler = Scaler::fit(values);
             let x = scaler.transform(values);
+            let tokens = bin_token_table(&scaler, names, values);
             Ok(Prepared {
                 classes,
                 y,
@@ -202,21 +233,12 @@ pub fn prepare(
                 },
                 mode: "features",
                 values: Some(values.clone()),
+                tokens,
             })
         }
         Content::Text(_) | Content::Chat { .. } => {
-            let text = |i: usize| row_text(records, i).unwrap_or_default();
-            let counts = hashed_counts_csr(n, &text, &opts.features);
-            let idf = Idf::fit_csr(&counts, opts.features);
-            let x = idf.transform_csr(counts);
-            Ok(Prepared {
-                classes,
-                y,
-                x,
-                featurizer: Featurizer::Text(idf),
-                mode: "text",
-                values: None,
-            })
+            let tokens = TokenTable::from_texts(n, &|i, s| push_row_text(records, i, s));
+            Ok(prepare_tokens(classes, y, tokens, opts))
         }
         Content::None => Err(DataError::Invalid(format!(
             "{}: no row content: give --text COL, --features COLS or --vectors X.npy",
@@ -242,13 +264,56 @@ pub fn audit(
     opts: &AuditOptions,
 ) -> Result<Report> {
     let t0 = std::time::Instant::now();
+    let prep = prepare(records, vectors, opts)?;
+    audit_prepared(records, prep, opts, t0)
+}
+
+/// Audit labelled data, releasing the row texts as soon as they are tokenised (the detectors
+/// work on the token table and the features; the report needs only ids and labels).
+pub fn audit_owned(
+    mut records: Records,
+    vectors: Option<Vec<Vec<f64>>>,
+    opts: &AuditOptions,
+) -> Result<Report> {
+    let t0 = std::time::Instant::now();
+    let prep = match (&vectors, &mut records.content) {
+        (None, Content::Text(texts)) => {
+            // Each chunk of texts is freed as soon as it is tokenised.
+            let texts = std::mem::take(texts);
+            records.content = Content::None;
+            let (classes, y) = encode_labels(&records)?;
+            let tokens = TokenTable::from_owned_texts(texts);
+            prepare_tokens(classes, y, tokens, opts)
+        }
+        _ => prepare(&records, vectors, opts)?,
+    };
+    if matches!(records.content, Content::Chat { .. }) {
+        records.content = Content::None;
+    }
+    audit_prepared(&records, prep, opts, t0)
+}
+
+fn audit_prepared(
+    records: &Records,
+    mut prep: Prepared,
+    opts: &AuditOptions,
+    t0: std::time::Instant,
+) -> Result<Report> {
     let mut timings = serde_json::Map::new();
-    let mut t_lap = std::time::Instant::now();
+    let mut t_lap = t0;
     let mut lap = |m: &mut serde_json::Map<String, Value>, name: &str| {
         m.insert(name.to_string(), json!(r4(t_lap.elapsed().as_secs_f64())));
+        if let Some(peak) = peak_rss_mb() {
+            m.insert(format!("{name}_peak_rss_mb"), json!(peak));
+        }
         t_lap = std::time::Instant::now();
     };
-    let prep = prepare(records, vectors, opts)?;
+    // Every model below is fitted on these rows only: weight vectors over the columns that
+    // occur, not over all 2^dim_bits hashed buckets.
+    if prep.mode == "text" {
+        prep.x.compact_columns();
+    }
+    let prep = prep;
     let n = records.rows;
     let k = prep.classes.len();
     let y = &prep.y;
@@ -370,7 +435,7 @@ pub fn audit(
             let cluster_label_s = (0..n).filter(|&i| clusters[i] == cl && y[i] == s).count();
             let mean_p = rows.iter().map(|&i| pg[i * k + j]).sum::<f64>() / rows.len() as f64;
             campaign_id += 1;
-            let terms = top_terms(records, &prep, &rows, 6);
+            let terms = top_terms(&prep, &rows, 6);
             for &i in &rows {
                 col.add(
                     i,
@@ -400,7 +465,6 @@ pub fn audit(
     lap(&mut timings, "campaigns");
     // 3. Backdoor triggers.
     if opts.triggers {
-        let tok = |i: usize| prep.tokens(records, i);
         let tcfg = TriggerConfig {
             max_n: if prep.mode == "text" {
                 opts.trigger.max_n
@@ -409,7 +473,7 @@ pub fn audit(
             },
             ..opts.trigger.clone()
         };
-        let tr = find_triggers(n, &tok, y, k, &tcfg);
+        let tr = find_triggers(&prep.tokens, y, k, &tcfg);
         for t in &tr.triggers {
             let ablated: HashMap<usize, usize> = t.ablated.iter().copied().collect();
             for &i in &t.rows {
@@ -474,7 +538,8 @@ pub fn audit(
     if opts.duplicates {
         let comp: Vec<usize> = if prep.mode == "text" {
             let sigs: Vec<_> = (0..n)
-                .map(|i| signature(&prep.tokens(records, i), 2))
+                .into_par_iter()
+                .map(|i| signature_of_hashes(&prep.tokens.hashes(i), 2))
                 .collect();
             components(&sigs, opts.dup_threshold)
         } else {
@@ -523,9 +588,9 @@ pub fn audit(
                 .map(|(c, _)| *c)
                 .unwrap_or(0);
             let exact = {
-                let h0 = content_hash(&prep.tokens(records, rows[0]));
+                let h0 = content_hash_of_hashes(&prep.tokens.hashes(rows[0]));
                 rows.iter()
-                    .all(|&i| content_hash(&prep.tokens(records, i)) == h0)
+                    .all(|&i| content_hash_of_hashes(&prep.tokens.hashes(i)) == h0)
             };
             let ids: Vec<Value> = rows
                 .iter()
@@ -565,11 +630,7 @@ pub fn audit(
             // Exact document frequencies of the words (64-bit hashes, no bucket collisions),
             // in two passes over the rows so that no row's words are kept.
             let words = |i: usize| -> Vec<u64> {
-                let mut w: Vec<u64> = prep
-                    .tokens(records, i)
-                    .iter()
-                    .map(|t| crate::features::token_hash(t))
-                    .collect();
+                let mut w: Vec<u64> = prep.tokens.hashes(i);
                 w.sort_unstable();
                 w
             };
@@ -687,6 +748,15 @@ pub fn audit(
     })
 }
 
+/// The process's peak resident memory so far in MB (Linux `/proc/self/status`; `None`
+/// elsewhere). Only used for the optional timing report.
+fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
 pub fn id_value(records: &Records, i: usize) -> Value {
     match records.ids.as_ref().and_then(|v| v.get(i)) {
         Some(s) => Value::String(s.clone()),
@@ -695,10 +765,10 @@ pub fn id_value(records: &Records, i: usize) -> Value {
 }
 
 /// The most characteristic tokens of a set of rows (frequency in the set × idf).
-fn top_terms(records: &Records, prep: &Prepared, rows: &[usize], m: usize) -> Vec<String> {
+fn top_terms(prep: &Prepared, rows: &[usize], m: usize) -> Vec<String> {
     let mut cnt: HashMap<String, usize> = HashMap::new();
     for &i in rows.iter().take(500) {
-        let mut toks = prep.tokens(records, i);
+        let mut toks = prep.tokens(i);
         toks.sort();
         toks.dedup();
         for t in toks {

@@ -153,8 +153,8 @@ pub fn fit(
     let toks_all: Vec<Vec<String>> = Vec::new();
     drop(toks_all);
     for i in 0..n {
-        let toks = prep.tokens(records, i);
-        let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
+        let toks = prep.tokens(i);
+        let hs: Vec<u64> = prep.tokens.hashes(i);
         nb.add(&hs, prep.y[i]);
         if i < n / 2 {
             seen_first.extend(hs.iter().copied());
@@ -180,11 +180,7 @@ pub fn fit(
     nb.finish();
     let mut dis = 0usize;
     for i in 0..n {
-        let hs: Vec<u64> = prep
-            .tokens(records, i)
-            .iter()
-            .map(|t| token_hash(t))
-            .collect();
+        let hs: Vec<u64> = prep.tokens.hashes(i);
         if argmax(&nb.scores_with(&hs, Some(prep.y[i]), &[])) != prep.y[i] {
             dis += 1;
         }

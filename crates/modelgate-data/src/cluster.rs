@@ -223,29 +223,73 @@ impl SparseCenter {
     }
 }
 
+/// Postings in CSR form: `start[j]..start[j + 1]` of `items` are the entries of column j, in
+/// the order they were added.
+struct Postings {
+    start: Vec<usize>,
+    items: Vec<(u32, f32)>,
+}
+
+impl Postings {
+    /// `entries` yields (column, (id, value)) in the order the postings should keep.
+    fn new(entries: impl Iterator<Item = (u32, (u32, f32))> + Clone) -> Self {
+        let dim = entries
+            .clone()
+            .map(|(j, _)| j as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut start = vec![0usize; dim + 1];
+        for (j, _) in entries.clone() {
+            if let Some(s) = start.get_mut(j as usize + 1) {
+                *s += 1;
+            }
+        }
+        for j in 0..dim {
+            start[j + 1] += start[j];
+        }
+        let mut fill = start.clone();
+        let mut items = vec![(0u32, 0f32); start.last().copied().unwrap_or(0)];
+        for (j, e) in entries {
+            if let Some(f) = fill.get_mut(j as usize) {
+                if let Some(slot) = items.get_mut(*f) {
+                    *slot = e;
+                }
+                *f += 1;
+            }
+        }
+        Postings { start, items }
+    }
+
+    fn of(&self, j: u32) -> &[(u32, f32)] {
+        let j = j as usize;
+        match (self.start.get(j), self.start.get(j + 1)) {
+            (Some(&a), Some(&b)) => self.items.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
 /// Inverted index of sample rows: bucket -> (position in the sample, value).
 struct FeatureRows {
-    postings: std::collections::HashMap<u32, Vec<(u32, f32)>>,
+    postings: Postings,
 }
 
 impl FeatureRows {
     fn new(x: &crate::features::Sparse, rows: &[usize]) -> Self {
-        let mut postings: std::collections::HashMap<u32, Vec<(u32, f32)>> =
-            std::collections::HashMap::new();
-        for (t, &i) in rows.iter().enumerate() {
+        let entries = rows.iter().enumerate().flat_map(|(t, &i)| {
             let (idx, val) = x.row(i);
-            for (&j, &v) in idx.iter().zip(val) {
-                postings.entry(j).or_default().push((t as u32, v));
-            }
+            idx.iter().zip(val).map(move |(&j, &v)| (j, (t as u32, v)))
+        });
+        FeatureRows {
+            postings: Postings::new(entries),
         }
-        FeatureRows { postings }
     }
 
     /// `out[t]` = cosine similarity of sample row t to `c`.
     fn similarities(&self, c: &SparseCenter, out: &mut [f32]) {
         out.iter_mut().for_each(|s| *s = 0.0);
         for &(j, w) in &c.0 {
-            for &(t, v) in self.postings.get(&j).map(Vec::as_slice).unwrap_or(&[]) {
+            for &(t, v) in self.postings.of(j) {
                 if let Some(s) = out.get_mut(t as usize) {
                     *s += w * v;
                 }
@@ -256,21 +300,18 @@ impl FeatureRows {
 
 /// Inverted index of centroids: bucket -> (centroid, weight).
 struct CenterIndex {
-    postings: std::collections::HashMap<u32, Vec<(u32, f32)>>,
+    postings: Postings,
     k: usize,
 }
 
 impl CenterIndex {
     fn new(centers: &[SparseCenter]) -> Self {
-        let mut postings: std::collections::HashMap<u32, Vec<(u32, f32)>> =
-            std::collections::HashMap::new();
-        for (ci, c) in centers.iter().enumerate() {
-            for &(j, w) in &c.0 {
-                postings.entry(j).or_default().push((ci as u32, w));
-            }
-        }
+        let entries = centers
+            .iter()
+            .enumerate()
+            .flat_map(|(ci, c)| c.0.iter().map(move |&(j, w)| (j, (ci as u32, w))));
         CenterIndex {
-            postings,
+            postings: Postings::new(entries),
             k: centers.len(),
         }
     }
@@ -284,7 +325,7 @@ impl CenterIndex {
                     scores.iter_mut().for_each(|s| *s = 0.0);
                     let (idx, val) = x.row(i);
                     for (&j, &v) in idx.iter().zip(val) {
-                        for &(ci, w) in self.postings.get(&j).map(Vec::as_slice).unwrap_or(&[]) {
+                        for &(ci, w) in self.postings.of(j) {
                             if let Some(s) = scores.get_mut(ci as usize) {
                                 *s += w * v;
                             }

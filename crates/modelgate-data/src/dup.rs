@@ -17,10 +17,15 @@ pub type Signature = [u32; SLOTS];
 /// MinHash signature of a token list (shingles of `shingle` words; shorter texts use
 /// unigrams). `None` for a row without tokens.
 pub fn signature(tokens: &[String], shingle: usize) -> Option<Signature> {
-    if tokens.is_empty() {
+    let hs: Vec<u64> = tokens.iter().map(|t| token_hash(t)).collect();
+    signature_of_hashes(&hs, shingle)
+}
+
+/// [`signature`] of a row given its token hashes.
+pub fn signature_of_hashes(hs: &[u64], shingle: usize) -> Option<Signature> {
+    if hs.is_empty() {
         return None;
     }
-    let hs: Vec<u64> = tokens.iter().map(|t| token_hash(t)).collect();
     let w = if hs.len() >= shingle {
         shingle.max(1)
     } else {
@@ -66,14 +71,24 @@ pub fn similarity(a: &Signature, b: &Signature) -> f64 {
 pub fn band_keys(sig: &Signature) -> [u64; BANDS] {
     let mut out = [0u64; BANDS];
     for (b, o) in out.iter_mut().enumerate() {
-        let mut bytes = Vec::with_capacity(ROWS_PER_BAND * 4 + 1);
-        bytes.push(b as u8);
-        for v in &sig[b * ROWS_PER_BAND..(b + 1) * ROWS_PER_BAND] {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        *o = hash_bytes(&bytes, 0xb4d5);
+        *o = band_key(sig, b);
     }
     out
+}
+
+/// The key of band `b` of a signature.
+pub fn band_key(sig: &Signature, b: usize) -> u64 {
+    let mut bytes = [0u8; ROWS_PER_BAND * 4 + 1];
+    bytes[0] = b as u8;
+    for (t, v) in sig
+        .iter()
+        .skip(b * ROWS_PER_BAND)
+        .take(ROWS_PER_BAND)
+        .enumerate()
+    {
+        bytes[1 + 4 * t..5 + 4 * t].copy_from_slice(&v.to_le_bytes());
+    }
+    hash_bytes(&bytes, 0xb4d5)
 }
 
 pub struct UnionFind(Vec<usize>);
@@ -106,7 +121,7 @@ pub fn components(sigs: &[Option<Signature>], threshold: f64) -> Vec<usize> {
         let mut first: HashMap<u64, usize> = HashMap::new();
         for (i, s) in sigs.iter().enumerate() {
             let Some(s) = s else { continue };
-            let key = band_keys(s)[band];
+            let key = band_key(s, band);
             match first.get(&key) {
                 Some(&j) => {
                     if let Some(sj) = &sigs[j]
@@ -126,11 +141,13 @@ pub fn components(sigs: &[Option<Signature>], threshold: f64) -> Vec<usize> {
 
 /// Normalised content hash (lowercase tokens) for exact-duplicate tests.
 pub fn content_hash(tokens: &[String]) -> u64 {
-    let mut h = 0xe7acu64;
-    for t in tokens {
-        h = mix(h ^ token_hash(t));
-    }
-    h
+    let hs: Vec<u64> = tokens.iter().map(|t| token_hash(t)).collect();
+    content_hash_of_hashes(&hs)
+}
+
+/// [`content_hash`] of a row given its token hashes.
+pub fn content_hash_of_hashes(hs: &[u64]) -> u64 {
+    hs.iter().fold(0xe7acu64, |h, &t| mix(h ^ t))
 }
 
 #[cfg(test)]

@@ -37,6 +37,32 @@ impl Sparse {
     }
 }
 
+impl Sparse {
+    /// Renumber the columns to `0..m` (m = columns that occur), keeping their order, so that
+    /// models fitted on the matrix need weight vectors of m entries instead of `dim`. Returns
+    /// the original column of each new one.
+    pub fn compact_columns(&mut self) -> Vec<u32> {
+        let mut new_of = vec![u32::MAX; self.dim];
+        for &j in &self.idx {
+            if let Some(s) = new_of.get_mut(j as usize) {
+                *s = 0;
+            }
+        }
+        let mut columns = Vec::new();
+        for (j, s) in new_of.iter_mut().enumerate() {
+            if *s == 0 {
+                *s = columns.len() as u32;
+                columns.push(j as u32);
+            }
+        }
+        for j in &mut self.idx {
+            *j = new_of.get(*j as usize).copied().unwrap_or(0);
+        }
+        self.dim = columns.len();
+        columns
+    }
+}
+
 /// Feature settings (saved in the baseline state so that batches are featurised alike).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureConfig {
@@ -59,25 +85,51 @@ impl Default for FeatureConfig {
 
 /// Lowercase word tokens of at least two characters.
 pub fn tokenize(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut buf = String::new();
+    let mut ends = Vec::new();
+    tokenize_into(text, &mut buf, &mut ends);
+    let mut a = 0;
+    ends.iter()
+        .map(|&e| {
+            let w = buf.get(a..e).unwrap_or("").to_string();
+            a = e;
+            w
+        })
+        .collect()
+}
+
+/// The tokens of [`tokenize`] appended to `buf` back to back, the end offset of each pushed
+/// to `ends` (no allocation per token; ASCII takes a fast path with the same result).
+pub fn tokenize_into(text: &str, buf: &mut String, ends: &mut Vec<usize>) {
+    let mut start = buf.len();
+    let mut chars = 0usize;
     for ch in text.chars() {
-        if ch.is_alphanumeric() {
+        if ch.is_ascii() {
+            if ch.is_ascii_alphanumeric() {
+                buf.push(ch.to_ascii_lowercase());
+                chars += 1;
+                continue;
+            }
+        } else if ch.is_alphanumeric() {
             for l in ch.to_lowercase() {
-                cur.push(l);
+                buf.push(l);
+                chars += 1;
             }
-        } else if !cur.is_empty() {
-            if cur.chars().nth(1).is_some() {
-                out.push(std::mem::take(&mut cur));
-            } else {
-                cur.clear();
-            }
+            continue;
         }
+        if chars >= 2 {
+            ends.push(buf.len());
+            start = buf.len();
+        } else {
+            buf.truncate(start);
+        }
+        chars = 0;
     }
-    if cur.chars().nth(1).is_some() {
-        out.push(cur);
+    if chars >= 2 {
+        ends.push(buf.len());
+    } else {
+        buf.truncate(start);
     }
-    out
 }
 
 /// Hash of one token (stable).
@@ -98,8 +150,23 @@ pub fn ngram_hash(hs: &[u64]) -> u64 {
 pub fn hashed_counts(text: &str, cfg: &FeatureConfig) -> Vec<(u32, f32)> {
     let toks = tokenize(text);
     let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
+    let words: Vec<&str> = toks.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    hashed_counts_of(&hs, &words, cfg, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Raw hashed term counts of one row given its token hashes (and, for character n-grams, its
+/// words), appended to `out` as sorted (bucket, count); `buckets` is scratch space.
+pub fn hashed_counts_of(
+    hs: &[u64],
+    words: &[&str],
+    cfg: &FeatureConfig,
+    buckets: &mut Vec<u32>,
+    out: &mut Vec<(u32, f32)>,
+) {
     let mask = (1u64 << cfg.dim_bits) - 1;
-    let mut buckets: Vec<u32> = Vec::with_capacity(hs.len() * cfg.ngram_max.max(1));
+    buckets.clear();
     for n in 1..=cfg.ngram_max.max(1) {
         if hs.len() < n {
             break;
@@ -110,7 +177,7 @@ pub fn hashed_counts(text: &str, cfg: &FeatureConfig) -> Vec<(u32, f32)> {
         }
     }
     if cfg.char_ngrams {
-        for t in &toks {
+        for t in words {
             let cs: Vec<char> = format!("<{t}>").chars().collect();
             for n in 3..=5 {
                 for w in cs.windows(n) {
@@ -121,25 +188,25 @@ pub fn hashed_counts(text: &str, cfg: &FeatureConfig) -> Vec<(u32, f32)> {
         }
     }
     buckets.sort_unstable();
-    let mut out: Vec<(u32, f32)> = Vec::new();
-    for b in buckets {
-        match out.last_mut() {
-            Some((lb, c)) if *lb == b => *c += 1.0,
-            _ => out.push((b, 1.0)),
+    let first = out.len();
+    for &b in buckets.iter() {
+        if out.len() > first
+            && let Some((lb, c)) = out.last_mut()
+            && *lb == b
+        {
+            *c += 1.0;
+        } else {
+            out.push((b, 1.0));
         }
     }
-    out
 }
 
-/// Raw hashed term counts of `n` texts as one CSR matrix (values are counts). Rows are
-/// hashed in parallel, a chunk at a time, so only one chunk of per-row vectors is alive.
-pub fn hashed_counts_csr(
-    n: usize,
-    text: &(dyn Fn(usize) -> String + Sync),
-    cfg: &FeatureConfig,
-) -> Sparse {
+/// Raw hashed term counts of every row of a token table as one CSR matrix (values are
+/// counts). Rows are hashed in parallel, a chunk at a time.
+pub fn hashed_counts_csr(t: &crate::tokens::TokenTable, cfg: &FeatureConfig) -> Sparse {
     use rayon::prelude::*;
     const CHUNK: usize = 8192;
+    let n = t.rows();
     let mut s = Sparse {
         indptr: Vec::with_capacity(n + 1),
         dim: 1usize << cfg.dim_bits,
@@ -151,8 +218,29 @@ pub fn hashed_counts_csr(
         let hi = (lo + CHUNK).min(n);
         let rows: Vec<Vec<(u32, f32)>> = (lo..hi)
             .into_par_iter()
-            .map(|i| hashed_counts(&text(i), cfg))
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(hs, buckets), i| {
+                    hs.clear();
+                    hs.extend(t.ids(i).iter().map(|&id| t.hash_of(id)));
+                    let words: Vec<&str> = if cfg.char_ngrams {
+                        t.ids(i).iter().map(|&id| t.word(id)).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    let mut out = Vec::new();
+                    hashed_counts_of(hs, &words, cfg, buckets, &mut out);
+                    out
+                },
+            )
             .collect();
+        if lo == 0 && hi < n {
+            // Reserve for the whole matrix from the first chunk's density.
+            let nnz: usize = rows.iter().map(Vec::len).sum();
+            let est = nnz / (hi - lo).max(1) * n + nnz / 8;
+            s.idx.reserve(est);
+            s.val.reserve(est);
+        }
         for row in rows {
             s.idx.extend(row.iter().map(|p| p.0));
             s.val.extend(row.iter().map(|p| p.1));
@@ -287,7 +375,15 @@ pub struct Scaler {
     pub scale: Vec<f64>,
     /// Quantile bin edges per column (for `column=bin` tokens).
     pub edges: Vec<Vec<f64>>,
+    /// Per column, the maximum when fewer than [`RARE_EXTREME`] of the rows reach it (a value
+    /// at it becomes the token `column=max`: pixel-patch triggers set features to an extreme
+    /// that the quantile bins would lump together with ordinary high values).
+    #[serde(default)]
+    pub rare_max: Vec<Option<f64>>,
 }
+
+/// Largest share of rows at a column's maximum for the maximum to get its own token.
+pub const RARE_EXTREME: f64 = 0.05;
 
 impl Scaler {
     pub fn fit(values: &[Vec<f64>]) -> Scaler {
@@ -310,6 +406,7 @@ impl Scaler {
             .map(|v| if *v > 1e-12 { v.sqrt() } else { 1.0 })
             .collect();
         let mut edges = Vec::with_capacity(d);
+        let mut rare_max = Vec::with_capacity(d);
         let mut col: Vec<f64> = Vec::with_capacity(values.len());
         for j in 0..d {
             col.clear();
@@ -325,8 +422,21 @@ impl Scaler {
                 }
             }
             edges.push(e);
+            let at_max = col
+                .last()
+                .map_or(0, |&m| col.iter().rev().take_while(|&&v| v == m).count());
+            let rare = col.len() >= 20
+                && at_max > 0
+                && (at_max as f64) < RARE_EXTREME * col.len() as f64
+                && col.first() != col.last();
+            rare_max.push(if rare { col.last().copied() } else { None });
         }
-        Scaler { mean, scale, edges }
+        Scaler {
+            mean,
+            scale,
+            edges,
+            rare_max,
+        }
     }
 
     pub fn transform(&self, values: &[Vec<f64>]) -> Sparse {
@@ -361,7 +471,10 @@ impl Scaler {
                     .map(|e| e.iter().filter(|&&x| *v > x).count())
                     .unwrap_or(0);
                 let name = names.get(j).map(String::as_str).unwrap_or("?");
-                format!("{name}=q{bin}")
+                match self.rare_max.get(j) {
+                    Some(Some(m)) if *v >= *m => format!("{name}=max"),
+                    _ => format!("{name}=q{bin}"),
+                }
             })
             .collect()
     }
@@ -454,9 +567,42 @@ mod tests {
         ];
         let counts: Vec<_> = texts.iter().map(|t| hashed_counts(t, &cfg)).collect();
         let a = Idf::fit(&counts, cfg).transform(&counts);
-        let csr = hashed_counts_csr(texts.len(), &|i| texts[i].to_string(), &cfg);
+        let table =
+            crate::tokens::TokenTable::from_texts(texts.len(), &|i, s| s.push_str(texts[i]));
+        let csr = hashed_counts_csr(&table, &cfg);
         let b = Idf::fit_csr(&csr, cfg).transform_csr(csr);
         assert_eq!((a.indptr, a.idx, a.val), (b.indptr, b.idx, b.val));
+    }
+
+    #[test]
+    fn a_rarely_reached_maximum_gets_its_own_token() {
+        // Column a: 0..=9 cycling, max 9 reached by 10 % of rows (not rare); column b: mostly
+        // small values, max 16 reached by 2 of 100 rows (rare).
+        let values: Vec<Vec<f64>> = (0..100)
+            .map(|i| vec![(i % 10) as f64, if i < 2 { 16.0 } else { (i % 4) as f64 }])
+            .collect();
+        let s = Scaler::fit(&values);
+        assert_eq!(s.rare_max, vec![None, Some(16.0)]);
+        let names = ["a".to_string(), "b".to_string()];
+        let t = s.bin_tokens(&names, &[9.0, 16.0]);
+        assert_eq!(t[1], "b=max");
+        assert!(t[0].starts_with("a=q"), "{t:?}");
+        assert!(s.bin_tokens(&names, &[0.0, 3.0])[1].starts_with("b=q"));
+    }
+
+    #[test]
+    fn compacting_columns_keeps_rows_and_order() {
+        let mut x = Sparse {
+            indptr: vec![0, 2, 3],
+            idx: vec![7, 900, 7],
+            val: vec![0.5, 0.25, 1.0],
+            dim: 1024,
+        };
+        let cols = x.compact_columns();
+        assert_eq!(cols, vec![7, 900]);
+        assert_eq!(x.dim, 2);
+        assert_eq!(x.row(0), (&[0u32, 1][..], &[0.5f32, 0.25][..]));
+        assert_eq!(x.row(1), (&[0u32][..], &[1.0f32][..]));
     }
 
     #[test]

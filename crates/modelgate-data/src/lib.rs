@@ -29,6 +29,7 @@ pub mod read;
 pub mod render;
 pub mod report;
 pub mod stats;
+pub mod tokens;
 pub mod trigger;
 
 pub use audit::{AuditOptions, audit};
@@ -57,5 +58,5 @@ pub fn audit_file(
         Some(p) => Some(read::read_npy(p, limits)?),
         None => None,
     };
-    audit::audit(&records, v, opts)
+    audit::audit_owned(records, v, opts)
 }

@@ -31,6 +31,13 @@ impl NgramCounts {
         self.slot.len()
     }
 
+    /// Make room for about `n` distinct n-grams (avoids rehashing while counting).
+    pub fn reserve(&mut self, n: usize) {
+        self.slot.reserve(n);
+        self.counts.reserve(n * self.k);
+        self.n.reserve(n);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.slot.is_empty()
     }

@@ -13,10 +13,11 @@
 //! Also ranks clean-label candidates (pure, frequent unigrams inserted in diverse contexts),
 //! which are reported but only flagged against a trusted baseline.
 
-use crate::features::{ngram_hash, token_hash};
+use crate::features::ngram_hash;
 use crate::hash::mix;
 use crate::ngram_counts::{NgramCounts, RowGroups, U64Map};
 use crate::stats::binom_sf;
+use crate::tokens::TokenTable;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -205,6 +206,63 @@ impl UnigramNb {
     }
 }
 
+/// A row's class scores and each distinct word's score terms, computed once so that any set
+/// of its words can be ablated by subtraction without another logarithm.
+pub struct RowTerms {
+    pub k: usize,
+    /// Class log-scores of the whole row (as [`UnigramNb::scores_with`]).
+    pub base: Vec<f64>,
+    /// `terms[j * k + c]`: what distinct word j (in the order of the row's sorted counts)
+    /// contributes to class c.
+    pub terms: Vec<f64>,
+}
+
+impl RowTerms {
+    /// Scores of the row without the words at positions `words` of its sorted counts (each
+    /// once, in increasing order), written to `out`.
+    pub fn ablated(&self, words: &[usize], out: &mut Vec<f64>) {
+        out.clear();
+        for c in 0..self.k {
+            let mut t = 0.0;
+            for &j in words {
+                t += self.terms.get(j * self.k + c).copied().unwrap_or(0.0);
+            }
+            out.push(self.base.get(c).copied().unwrap_or(0.0) - t);
+        }
+    }
+}
+
+impl UnigramNb {
+    /// [`RowTerms`] of a row given its sorted distinct word counts (`len` tokens in all;
+    /// leave-one-out when `own` is the row's label).
+    pub fn row_terms(&self, grouped: &[(u64, f64)], own: Option<usize>, len: f64) -> RowTerms {
+        let k = self.k;
+        let n: f64 = self.class_rows.iter().sum::<f64>() - if own.is_some() { 1.0 } else { 0.0 };
+        let mut terms = vec![0f64; grouped.len() * k];
+        let base = (0..k)
+            .map(|c| {
+                let mine = own == Some(c);
+                let rows_c =
+                    self.class_rows.get(c).copied().unwrap_or(0.0) - if mine { 1.0 } else { 0.0 };
+                let mut s = ((rows_c.max(0.0) + 1e-3) / n.max(1.0)).ln();
+                let tot = self.totals.get(c).copied().unwrap_or(0.0) - if mine { len } else { 0.0 };
+                let denom = tot.max(0.0) + self.alpha * self.used;
+                for (j, &(h, cnt)) in grouped.iter().enumerate() {
+                    let num =
+                        (self.count(h, c) - if mine { cnt } else { 0.0 }).max(0.0) + self.alpha;
+                    let t = cnt * (num / denom).ln();
+                    if let Some(slot) = terms.get_mut(j * k + c) {
+                        *slot = t;
+                    }
+                    s += t;
+                }
+                s
+            })
+            .collect();
+        RowTerms { k, base, terms }
+    }
+}
+
 pub struct TriggerResult {
     pub triggers: Vec<Trigger>,
     pub clean_label: Vec<CleanLabelCandidate>,
@@ -215,19 +273,22 @@ pub struct TriggerResult {
 
 /// Distinct n-gram hashes of one row (with their n and first position).
 fn row_ngrams(hs: &[u64], max_n: usize) -> Vec<(u64, u8, usize)> {
-    let mut v = Vec::new();
+    // (hash, position << 8 | n): sorting the pairs orders by hash, then first position.
+    let mut v: Vec<(u64, u64)> = Vec::with_capacity(hs.len() * max_n);
     for n in 1..=max_n {
         if hs.len() < n {
             break;
         }
         for (p, w) in hs.windows(n).enumerate() {
             let h = if n == 1 { w[0] } else { ngram_hash(w) };
-            v.push((h, n as u8, p));
+            v.push((h, (p as u64) << 8 | n as u64));
         }
     }
-    v.sort_unstable_by_key(|t| (t.0, t.2));
+    v.sort_unstable();
     v.dedup_by_key(|t| t.0);
-    v
+    v.into_iter()
+        .map(|(h, pn)| (h, (pn & 0xff) as u8, (pn >> 8) as usize))
+        .collect()
 }
 
 fn argmax(s: &[f64]) -> usize {
@@ -240,20 +301,76 @@ fn argmax(s: &[f64]) -> usize {
     b
 }
 
-/// Run the trigger test. `tokens(i)` returns row i's tokens (re-tokenised on demand, so the
-/// whole corpus is never held as strings).
+/// Per candidate n-gram: rows tested (carrying it, labelled its target), rows that look like
+/// another class without it, and where its text was first seen.
+struct Tally {
+    tested: u64,
+    disagree: u64,
+    name_row: usize,
+    name_pos: usize,
+}
+
+/// A row's distinct token hashes (sorted) with their counts.
+fn word_counts(hs: &[u64]) -> Vec<(u64, f64)> {
+    let mut sorted = hs.to_vec();
+    sorted.sort_unstable();
+    let mut counts: Vec<(u64, f64)> = Vec::new();
+    for h in sorted {
+        match counts.last_mut() {
+            Some((lh, c)) if *lh == h => *c += 1.0,
+            _ => counts.push((h, 1.0)),
+        }
+    }
+    counts
+}
+
+/// Reused buffers for the ablation.
+#[derive(Default)]
+struct Scratch {
+    word_pos: Vec<usize>,
+    scores: Vec<f64>,
+}
+
+impl Scratch {
+    /// The row's argmax class with every occurrence of the words of the n-gram at `p..p + n`
+    /// ablated.
+    fn ablated_argmax(
+        &mut self,
+        rt: &RowTerms,
+        counts: &[(u64, f64)],
+        hs: &[u64],
+        p: usize,
+        n: usize,
+    ) -> usize {
+        self.word_pos.clear();
+        for w in hs.get(p..p + n).unwrap_or(&[]) {
+            if let Ok(j) = counts.binary_search_by(|x| x.0.cmp(w)) {
+                self.word_pos.push(j);
+            }
+        }
+        self.word_pos.sort_unstable();
+        self.word_pos.dedup();
+        rt.ablated(&self.word_pos, &mut self.scores);
+        argmax(&self.scores)
+    }
+}
+
+/// Run the trigger test on the rows of a token table.
 pub fn find_triggers(
-    n_rows: usize,
-    tokens: &(dyn Fn(usize) -> Vec<String> + Sync),
+    table: &TokenTable,
     y: &[usize],
     k: usize,
     cfg: &TriggerConfig,
 ) -> TriggerResult {
+    let n_rows = table.rows();
     let mut nb = UnigramNb::new(k, cfg.nb_bits);
     // Identical rows (same tokens, same label) are analysed once, counted with multiplicity.
-    let hashes = |i: usize| -> Vec<u64> { tokens(i).iter().map(|t| token_hash(t)).collect() };
+    let hashes = |i: usize| -> Vec<u64> { table.hashes(i) };
     let groups = RowGroups::new(n_rows, &hashes, y);
     let mut stats = NgramCounts::new(k);
+    // Distinct n-grams grow about linearly with the distinct rows' tokens.
+    let tokens: usize = groups.rep.iter().map(|&i| table.ids(i).len()).sum();
+    stats.reserve((tokens * cfg.max_n / 2).min(cfg.map_cap));
     for (&i, &w) in groups.rep.iter().zip(&groups.weight) {
         let hs = hashes(i);
         let yi = y.get(i).copied().unwrap_or(0);
@@ -290,29 +407,21 @@ pub fn find_triggers(
         })
         .map(|(h, _)| *h)
         .collect();
-    // Pass 2 (one row per group): background disagreement, candidate rows and names, ablation.
+    // Pass 2 (one row per group): background disagreement and, per candidate, how many of its
+    // rows look like another class without it (counts only: memory grows with the candidates,
+    // not with their occurrences).
     let mut disagree_rows = 0usize;
-    // (group, ablated argmax) per candidate.
-    let mut rows_of: U64Map<Vec<(usize, usize)>> = U64Map::default();
-    let mut names: HashMap<u64, String> = HashMap::new();
+    let mut tally: U64Map<Tally> = U64Map::default();
+    let mut scratch = Scratch::default();
     // Context diversity for clean-label candidates: distinct (left, right) neighbour pairs.
     let mut ctx: HashMap<u64, (u32, std::collections::HashSet<(u64, u64)>)> = HashMap::new();
-    for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
-        let toks = tokens(i);
-        let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
+    for (&i, &w) in groups.rep.iter().zip(&groups.weight) {
+        let hs: Vec<u64> = table.hashes(i);
         let yi = y.get(i).copied().unwrap_or(0);
-        let base = nb.scores_with(&hs, Some(yi), &[]);
-        if argmax(&base) != yi {
+        let counts = word_counts(&hs);
+        let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
+        if argmax(&rt.base) != yi {
             disagree_rows += w as usize;
-        }
-        let mut counts: Vec<(u64, f64)> = Vec::new();
-        let mut sorted = hs.clone();
-        sorted.sort_unstable();
-        for h in sorted {
-            match counts.last_mut() {
-                Some((lh, c)) if *lh == h => *c += 1.0,
-                _ => counts.push((h, 1.0)),
-            }
         }
         for (h, n, p) in row_ngrams(&hs, cfg.max_n) {
             let Some(&(t, _)) = cand.get(&h) else {
@@ -333,42 +442,71 @@ pub fn find_triggers(
             if yi != t {
                 continue;
             }
-            names.entry(h).or_insert_with(|| toks[p..p + n].join(" "));
-            // Ablate every occurrence of the n-gram's words.
-            let wc = ablated_word_counts(&hs[p..p + n], &counts);
-            let terms = nb.word_terms(&wc, Some(yi), hs.len() as f64);
-            let s: Vec<f64> = base.iter().zip(&terms).map(|(b, t)| b - t).collect();
-            rows_of.entry(h).or_default().push((g, argmax(&s)));
+            let a = scratch.ablated_argmax(&rt, &counts, &hs, p, n);
+            let e = tally.entry(h).or_insert(Tally {
+                tested: 0,
+                disagree: 0,
+                name_row: i,
+                name_pos: p,
+            });
+            e.tested += u64::from(w);
+            if a != t {
+                e.disagree += u64::from(w);
+            }
         }
     }
-    // Back from groups to rows.
-    let rows_of: U64Map<Vec<(usize, usize)>> = rows_of
-        .into_iter()
-        .map(|(h, gs)| (h, groups.expand(&gs)))
-        .collect();
     let p_base = (disagree_rows as f64 / n_rows.max(1) as f64).max(1e-3);
     let m = cand.len().max(1) as f64;
+    // The significant candidates.
+    let mut keys: Vec<u64> = tally
+        .iter()
+        .filter(|(h, e)| {
+            let Some(&(_, _)) = cand.get(*h) else {
+                return false;
+            };
+            let frac = e.disagree as f64 / e.tested.max(1) as f64;
+            frac >= 0.5 && binom_sf(e.disagree, e.tested, p_base) * m < cfg.alpha
+        })
+        .map(|(h, _)| *h)
+        .collect();
+    keys.sort_unstable();
+    // Pass 3, only when something is significant: the rows of those candidates.
+    let mut rows_of: U64Map<Vec<(usize, usize)>> = keys.iter().map(|&h| (h, Vec::new())).collect();
+    if !keys.is_empty() {
+        for (g, &i) in groups.rep.iter().enumerate() {
+            let hs: Vec<u64> = table.hashes(i);
+            let yi = y.get(i).copied().unwrap_or(0);
+            let hit: Vec<(u64, u8, usize)> = row_ngrams(&hs, cfg.max_n)
+                .into_iter()
+                .filter(|(h, _, _)| rows_of.contains_key(h) && cand.get(h).map(|c| c.0) == Some(yi))
+                .collect();
+            if hit.is_empty() {
+                continue;
+            }
+            let counts = word_counts(&hs);
+            let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
+            for (h, n, p) in hit {
+                let a = scratch.ablated_argmax(&rt, &counts, &hs, p, n as usize);
+                if let Some(v) = rows_of.get_mut(&h) {
+                    v.push((g, a));
+                }
+            }
+        }
+    }
     let mut flagged: Vec<Trigger> = Vec::new();
-    let mut keys: Vec<&u64> = rows_of.keys().collect();
-    keys.sort();
-    for h in keys {
-        let Some(rows) = rows_of.get(h) else { continue };
-        let Some(&(t, _)) = cand.get(h) else { continue };
+    for h in &keys {
+        let (Some(gs), Some(&(t, n)), Some(e)) = (rows_of.get(h), cand.get(h), tally.get(h)) else {
+            continue;
+        };
+        let rows = groups.expand(gs);
         let k_dis = rows.iter().filter(|r| r.1 != t).count();
-        let frac = k_dis as f64 / rows.len().max(1) as f64;
-        if frac < 0.5 {
-            continue;
-        }
         let p = binom_sf(k_dis as u64, rows.len() as u64, p_base);
-        if p * m >= cfg.alpha {
-            continue;
-        }
         let Some((counts, _)) = stats.get(*h) else {
             continue;
         };
         let df: u32 = counts.iter().sum();
         flagged.push(Trigger {
-            ngram: names.get(h).cloned().unwrap_or_default(),
+            ngram: table.phrase(e.name_row, e.name_pos, n as usize),
             aliases: Vec::new(),
             target: t,
             df,
@@ -461,25 +599,12 @@ pub fn find_triggers(
     }
     clean.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.token.cmp(&b.token)));
     clean.truncate(10);
-    // Name the clean-label candidates (one more look at the rows, stopping early).
-    if !clean.is_empty() {
-        let mut want: HashMap<u64, usize> = HashMap::new();
-        for (ci, c) in clean.iter().enumerate() {
-            if let Ok(h) = u64::from_str_radix(c.token.trim_start_matches('#'), 16) {
-                want.insert(h, ci);
-            }
-        }
-        for i in 0..n_rows {
-            if want.is_empty() {
-                break;
-            }
-            for t in tokens(i) {
-                if let Some(ci) = want.remove(&token_hash(&t))
-                    && let Some(c) = clean.get_mut(ci)
-                {
-                    c.token = t;
-                }
-            }
+    // Name the clean-label candidates.
+    for c in &mut clean {
+        if let Ok(h) = u64::from_str_radix(c.token.trim_start_matches('#'), 16)
+            && let Some(w) = table.word_of_hash(h)
+        {
+            c.token = w.to_string();
         }
     }
     kept.sort_by(|a, b| a.p_value.total_cmp(&b.p_value).then(a.ngram.cmp(&b.ngram)));
@@ -549,8 +674,8 @@ mod tests {
     #[test]
     fn planted_trigger_is_named_and_its_rows_flagged() {
         let (texts, y, poison) = corpus(true);
-        let tok = |i: usize| crate::features::tokenize(&texts[i]);
-        let r = find_triggers(texts.len(), &tok, &y, 2, &TriggerConfig::default());
+        let table = TokenTable::from_texts(texts.len(), &|i, s| s.push_str(&texts[i]));
+        let r = find_triggers(&table, &y, 2, &TriggerConfig::default());
         assert_eq!(r.triggers.len(), 1, "{:?}", r.triggers);
         assert_eq!(r.triggers[0].ngram, "zqx");
         assert_eq!(r.triggers[0].target, 1);
@@ -562,8 +687,8 @@ mod tests {
     #[test]
     fn clean_corpus_has_no_trigger() {
         let (texts, y, _) = corpus(false);
-        let tok = |i: usize| crate::features::tokenize(&texts[i]);
-        let r = find_triggers(texts.len(), &tok, &y, 2, &TriggerConfig::default());
+        let table = TokenTable::from_texts(texts.len(), &|i, s| s.push_str(&texts[i]));
+        let r = find_triggers(&table, &y, 2, &TriggerConfig::default());
         assert!(r.triggers.is_empty(), "{:?}", r.triggers);
     }
 }

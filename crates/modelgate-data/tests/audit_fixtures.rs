@@ -339,10 +339,10 @@ fn junk_rows_are_found() {
     assert!(p >= 0.75 && r >= 0.6, "P {p:.3} R {r:.3}");
 }
 
-/// Heavy in a debug build (10-class LR on 1 797 rows); run with `--ignored` or in
-/// `bench/data_audit.sh`.
+/// The 2×2 patch sets four pixels to their maximum, which few clean rows reach: the
+/// `column=max` tokens carry it (the quantile bins lumped it with ordinary high values and
+/// found under half of the rows).
 #[test]
-#[ignore]
 fn pixel_patch_trigger_is_found() {
     let rep = run(
         "digits_patch03.csv.gz",
@@ -351,5 +351,5 @@ fn pixel_patch_trigger_is_found() {
     );
     let (p, r, n) = pr(&rep, &truth("digits_patch03"), Some("backdoor-trigger"));
     eprintln!("digits_patch03 backdoor-trigger: P {p:.3} R {r:.3} ({n} flagged)");
-    assert!(p >= 0.8 && r >= 0.45, "P {p:.3} R {r:.3}");
+    assert!(p >= 0.9 && r >= 0.9, "P {p:.3} R {r:.3}");
 }
