@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Time each scanner on the same corpus in one run; print a Markdown table with ratios.
 
-Wall time and peak RSS come from /usr/bin/time. modelgate is timed as the median of 3 runs after a
-warm-up; the peers (which take minutes on the small corpus) get a warm-up where it is cheap
-and one timed run. Detection counts are read from each tool's
+Wall time (incl. process start-up) and peak RSS come from /usr/bin/time; each tool's stdout
+goes to a file. On the small corpus modelgate is the median of 11 runs, picklescan and
+ModelScan the median of 3, each after a warm-up; fickling and ModelAudit (minutes per run)
+get one timed run. Detection counts are read from each tool's
 own output so the comparison is not only about speed.
 """
-import os, re, statistics, subprocess, sys, json, time
+import os, re, statistics, subprocess, sys, json, tempfile, time
 
 work, mg = sys.argv[1], sys.argv[2]
 venv = os.path.dirname(sys.executable)
@@ -18,12 +19,18 @@ n_mal = len([f for f in os.listdir(small) if int(f[1:6]) % 10 == 0])
 def run(cmd, reps=3):
     times, rss, out = [], [], ""
     for _ in range(reps):
-        t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, capture_output=True, text=True)
-        t = time.perf_counter() - t0
-        last = p.stderr.strip().splitlines()[-1]
+        # stdout goes to a file, not a pipe: reading a tool's report through Python would
+        # be timed too and penalise tools that print more (modelgate's JSON is ~1 MB here).
+        with tempfile.TemporaryFile() as so:
+            t0 = time.perf_counter()
+            p = subprocess.run(["/usr/bin/time", "-f", "%e %M"] + cmd, stdout=so, stderr=subprocess.PIPE)
+            t = time.perf_counter() - t0
+            so.seek(0)
+            stdout = so.read().decode("utf-8", "replace")
+        stderr = p.stderr.decode("utf-8", "replace")
+        last = stderr.strip().splitlines()[-1]
         m = last.split()[-1]
-        times.append(t); rss.append(int(m)); out = p.stdout + p.stderr
+        times.append(t); rss.append(int(m)); out = stdout + stderr
     return statistics.median(times), max(rss), out
 
 fickling_loop = os.path.join(work, "fickling_dir.sh")
@@ -60,7 +67,7 @@ for name, cmd in tools.items():
         rows.append((name, None)); continue
     if name in ("modelgate", "picklescan", "modelscan"):
         run(cmd(small), reps=1)  # warm-up (page cache, .pyc)
-    t_small, rss_small, out = run(cmd(small), reps=3 if name == "modelgate" else 1)
+    t_small, rss_small, out = run(cmd(small), reps={"modelgate": 11, "picklescan": 3, "modelscan": 3}.get(name, 1))
     res = {"small": (t_small, rss_small, detected(name, out))}
     for b in bigs:
         reps = 1 if name != "modelgate" else 3
