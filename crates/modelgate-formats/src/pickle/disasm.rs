@@ -35,6 +35,8 @@ pub struct Op<'a> {
     pub arg: Arg<'a>,
     /// Offset just past the opcode and its argument.
     pub end: usize,
+    /// The protocol that introduced the opcode.
+    pub proto: u8,
 }
 
 /// Why the disassembler stopped.
@@ -151,7 +153,7 @@ impl<'a> Disassembler<'a> {
     pub fn next_op(&mut self) -> Option<Result<Op<'a>, DisasmError>> {
         let start = self.pos;
         let byte = *self.data.get(start)?;
-        let Some((opcode, kind, _)) = lookup(byte) else {
+        let Some((opcode, kind, proto)) = lookup(byte) else {
             return Some(Err(DisasmError {
                 offset: start,
                 kind: DisasmErrorKind::UnknownOpcode(byte),
@@ -165,6 +167,7 @@ impl<'a> Disassembler<'a> {
                 opcode,
                 arg,
                 end: self.pos,
+                proto,
             }),
             Err(e) => {
                 // Leave the cursor at the damaged opcode.

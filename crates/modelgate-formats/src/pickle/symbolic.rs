@@ -186,11 +186,7 @@ fn run(data: &[u8], start: usize, limits: VmLimits, stop_at_import: bool) -> Pro
                 what: "pickle value budget",
             };
         }
-        if let Some((_, _, proto)) =
-            super::opcodes::lookup(data.get(op.offset).copied().unwrap_or(0))
-            && proto > m.protocol
-            && op.opcode != Opcode::PROTO
-        {
+        if op.proto > m.protocol && op.opcode != Opcode::PROTO {
             m.protocol_violations.push((op.offset, op.opcode));
         }
         m.check_frame_boundary(op.offset, op.opcode);
@@ -396,6 +392,7 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
+    #[inline]
     fn int_arg(op: &super::disasm::Op<'_>) -> Result<i64, Stop> {
         match &op.arg {
             Arg::Int(i) => Ok(*i),

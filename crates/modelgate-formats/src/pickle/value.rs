@@ -76,6 +76,7 @@ impl Values {
         }
     }
 
+    #[inline]
     pub fn push(&mut self, v: Value) -> ValueId {
         let id = ValueId::try_from(self.items.len()).unwrap_or(ValueId::MAX);
         if id != ValueId::MAX {
