@@ -4,7 +4,7 @@
 
 use modelgate_core::{Limits, Severity, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(serde::Deserialize)]
 struct Entry {
@@ -16,24 +16,6 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pypi")
 }
 
-fn files_under(root: &Path, at: &Path, out: &mut BTreeSet<String>) {
-    for e in std::fs::read_dir(at).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            files_under(root, &p, out);
-        } else {
-            let rel = p
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            if rel != "MANIFEST.json" && rel != "PROVENANCE.md" {
-                out.insert(rel);
-            }
-        }
-    }
-}
-
 #[test]
 fn real_pypi_models_are_detected_and_clean() {
     let root = dir();
@@ -41,7 +23,24 @@ fn real_pypi_models_are_detected_and_clean() {
         serde_json::from_str(&std::fs::read_to_string(root.join("MANIFEST.json")).unwrap())
             .unwrap();
     let mut on_disk = BTreeSet::new();
-    files_under(&root, &root, &mut on_disk);
+    let mut dirs = vec![root.clone()];
+    while let Some(at) = dirs.pop() {
+        for e in std::fs::read_dir(&at).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+                continue;
+            }
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel != "MANIFEST.json" && rel != "PROVENANCE.md" {
+                on_disk.insert(rel);
+            }
+        }
+    }
     let listed: BTreeSet<String> = manifest.keys().cloned().collect();
     assert_eq!(
         on_disk, listed,

@@ -152,7 +152,7 @@ mod tests {
 
     fn npy_object(pickle: &[u8]) -> Vec<u8> {
         let mut text = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }".to_vec();
-        while (10 + text.len() + 1) % 64 != 0 {
+        while !(10 + text.len() + 1).is_multiple_of(64) {
             text.push(b' ');
         }
         text.push(b'\n');
