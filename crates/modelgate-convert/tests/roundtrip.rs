@@ -500,8 +500,8 @@ fn npy_object_arrays_refused_complex_unsupported() {
             other => panic!("{file}: expected refusal, got {:?}", other.map(|_| ())),
         }
     }
-    // A harmless object array passes the scan gate (NPY001 is medium) and is refused by the
-    // converter, with NPY001 among the findings.
+    // A harmless object array passes the scan gate (NPY001 is low: its pickle is clean) and is
+    // refused by the converter, with NPY001 among the findings.
     let input = open_input(&fixture("np_object.npy")).unwrap();
     match plan(&input, &Options::default()) {
         Err(ConvertError::Refused { findings, .. }) => {

@@ -39,6 +39,25 @@ impl std::fmt::Display for DecompressError {
     }
 }
 
+/// Where the zlib stream of a joblib < 0.10 compressed file starts, if `data` is one
+/// (`compress=True` pickles and the `.npy.z` arrays next to them): `ZF`, the uncompressed
+/// length as `hex()` text, padding (spaces or `L`) to a fixed width (21 or 22 bytes in the
+/// files joblib wrote), then the zlib stream.
+pub fn joblib_zfile_offset(data: &[u8]) -> Option<usize> {
+    let rest = data.strip_prefix(b"ZF0x")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let pad = rest
+        .get(digits..)?
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'L'))
+        .count();
+    let offset = 4 + digits + pad;
+    let zlib = data.get(offset..offset + 2).is_some_and(|h| {
+        h[0] & 0x0f == 8 && (h[0] >> 4) <= 7 && (u16::from(h[0]) * 256 + u16::from(h[1])) % 31 == 0
+    });
+    (digits > 0 && (20..=24).contains(&offset) && zlib).then_some(offset)
+}
+
 /// Ratios are only enforced once the output passes this size (small files compress well).
 const RATIO_FLOOR: u64 = 1 << 20;
 
@@ -181,6 +200,32 @@ mod tests {
             decompress(Method::Gzip, &gz, 16 << 20, 100),
             Err(DecompressError::Ratio { .. })
         ));
+    }
+
+    #[test]
+    fn joblib_zfile_header() {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut z, b"payload").unwrap();
+        let body = z.finish().unwrap();
+        for (pad, width) in [(b' ', 21), (b'L', 21), (b' ', 22)] {
+            let mut f = b"ZF0x7".to_vec();
+            f.resize(width, pad);
+            f.extend_from_slice(&body);
+            assert_eq!(joblib_zfile_offset(&f), Some(width));
+            assert_eq!(
+                crate::sniff(&f, "x.gz"),
+                modelgate_core::FormatId::Compressed(modelgate_core::format::Codec::Zlib)
+            );
+            let out = decompress(Method::Zlib, &f[width..], 1 << 20, 100).unwrap();
+            assert_eq!(out, b"payload");
+        }
+        assert_eq!(joblib_zfile_offset(b"ZF0x7                x"), None);
+        assert_eq!(joblib_zfile_offset(b"ZF0xzz"), None);
+        assert_eq!(joblib_zfile_offset(b"ZF0x7"), None);
+        let mut no_digits = b"ZF0x".to_vec();
+        no_digits.resize(21, b' ');
+        no_digits.extend_from_slice(&body);
+        assert_eq!(joblib_zfile_offset(&no_digits), None);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub fn sniff(data: &[u8], name: &str) -> FormatId {
     if data.starts_with(b"\x1f\x8b") {
         return FormatId::Compressed(Codec::Gzip);
     }
+    if crate::compress::joblib_zfile_offset(data).is_some() {
+        return FormatId::Compressed(Codec::Zlib);
+    }
     if data.starts_with(b"BZh") && data.get(3).is_some_and(|c| (b'1'..=b'9').contains(c)) {
         return FormatId::Compressed(Codec::Bzip2);
     }

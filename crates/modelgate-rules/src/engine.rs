@@ -3,8 +3,8 @@
 use crate::registry::ANALYZERS;
 use crate::rules::generic;
 use modelgate_core::{
-    Blob, FileReport, Finding, FormatId, Inventory, Limits, Report, ScanError, Skipped, Verdict,
-    VirtualPath,
+    Blob, FileReport, Finding, FormatId, Inventory, Limits, Report, ScanError, Severity, Skipped,
+    Verdict, VirtualPath,
 };
 use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -74,6 +74,18 @@ impl ScanCx {
 
     pub fn emit(&mut self, finding: Finding) {
         self.findings.push(finding);
+    }
+
+    /// How many findings have been emitted so far (a mark for [`ScanCx::max_severity_since`]).
+    pub fn findings_mark(&self) -> usize {
+        self.findings.len()
+    }
+
+    /// Highest severity among the findings emitted after `mark`.
+    pub fn max_severity_since(&self, mark: usize) -> Option<Severity> {
+        self.findings
+            .get(mark..)
+            .and_then(|f| f.iter().map(|f| f.severity).max())
     }
 
     pub fn add_inventory(&mut self, inv: Inventory) {

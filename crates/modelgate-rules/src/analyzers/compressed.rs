@@ -6,7 +6,7 @@ use crate::rules::archive::unreadable;
 use crate::rules::generic::budget_exceeded;
 use modelgate_core::format::Codec;
 use modelgate_core::{Blob, FormatId};
-use modelgate_formats::compress::{DecompressError, Method, decompress};
+use modelgate_formats::compress::{DecompressError, Method, decompress, joblib_zfile_offset};
 
 pub struct CompressedAnalyzer;
 
@@ -34,12 +34,13 @@ impl Analyzer for CompressedAnalyzer {
             _ => return,
         };
         let limits = cx.limits().clone();
-        match decompress(
-            method,
-            art.data.as_slice(),
-            limits.max_member_bytes,
-            limits.max_ratio,
-        ) {
+        // joblib < 0.10 prefixes its zlib streams with a "ZF" length header.
+        let data = art.data.as_slice();
+        let data = match joblib_zfile_offset(data) {
+            Some(at) if codec == Codec::Zlib => data.get(at..).unwrap_or(&[]),
+            _ => data,
+        };
+        match decompress(method, data, limits.max_member_bytes, limits.max_ratio) {
             Ok(out) => {
                 if !cx.charge_expanded(&art.path, out.len() as u64) {
                     return;

@@ -364,6 +364,9 @@ const SAFE_GLOBALS: &[&str] = &[
     "torch.cuda.amp.grad_scaler._MultiDeviceReplicator",
     "numpy.core.multiarray._reconstruct",
     "numpy._core.multiarray._reconstruct",
+    // Written into ndarray pickles by NumPy before 1.0 and kept by NumPy for them:
+    // `ndarray.__new__(subtype, shape, dtype)`.
+    "numpy.core._internal._reconstruct",
     "numpy.core.multiarray.scalar",
     "numpy._core.multiarray.scalar",
     "numpy.core.numeric._frombuffer",
@@ -597,6 +600,15 @@ mod tests {
             classify("numpy.f2py.crackfortran.myeval"),
             Class::Dangerous(_)
         ));
+    }
+
+    #[test]
+    fn pre_1_0_numpy_array_rebuild_is_safe() {
+        // numpy's tests ship py2-np0-objarr.npy, whose object-array pickle rebuilds an
+        // ndarray through this name; the rest of numpy.core._internal stays unlisted.
+        assert_eq!(classify("numpy.core._internal._reconstruct"), Class::Safe);
+        assert_ne!(classify("numpy.core._internal._ctypes"), Class::Safe);
+        assert_ne!(classify("numpy.core._internal._reconstruct.x"), Class::Safe);
     }
 
     #[test]
