@@ -299,6 +299,39 @@ fn audit_prepared(
     opts: &AuditOptions,
     t0: std::time::Instant,
 ) -> Result<Report> {
+    // Every model below is fitted on these rows only: weight vectors over the columns that
+    // occur, not over all 2^dim_bits hashed buckets.
+    if prep.mode == "text" {
+        prep.x.compact_columns();
+    }
+    let prep = prep;
+    // The trigger test needs only the token table and the labels: it runs on its own thread
+    // while confident learning and the campaign folds use the rayon pool (same result as
+    // running it in sequence; it is single-threaded and was the longest stage).
+    std::thread::scope(|s| {
+        let triggers = opts.triggers.then(|| {
+            let tcfg = TriggerConfig {
+                max_n: if prep.mode == "text" {
+                    opts.trigger.max_n
+                } else {
+                    2
+                },
+                ..opts.trigger.clone()
+            };
+            let (tokens, y, k) = (&prep.tokens, &prep.y, prep.classes.len());
+            s.spawn(move || find_triggers(tokens, y, k, &tcfg))
+        });
+        audit_stages(records, &prep, opts, t0, triggers)
+    })
+}
+
+fn audit_stages(
+    records: &Records,
+    prep: &Prepared,
+    opts: &AuditOptions,
+    t0: std::time::Instant,
+    triggers: Option<std::thread::ScopedJoinHandle<'_, crate::trigger::TriggerResult>>,
+) -> Result<Report> {
     let mut timings = serde_json::Map::new();
     let mut t_lap = t0;
     let mut lap = |m: &mut serde_json::Map<String, Value>, name: &str| {
@@ -308,12 +341,6 @@ fn audit_prepared(
         }
         t_lap = std::time::Instant::now();
     };
-    // Every model below is fitted on these rows only: weight vectors over the columns that
-    // occur, not over all 2^dim_bits hashed buckets.
-    if prep.mode == "text" {
-        prep.x.compact_columns();
-    }
-    let prep = prep;
     let n = records.rows;
     let k = prep.classes.len();
     let y = &prep.y;
@@ -435,7 +462,7 @@ fn audit_prepared(
             let cluster_label_s = (0..n).filter(|&i| clusters[i] == cl && y[i] == s).count();
             let mean_p = rows.iter().map(|&i| pg[i * k + j]).sum::<f64>() / rows.len() as f64;
             campaign_id += 1;
-            let terms = top_terms(&prep, &rows, 6);
+            let terms = top_terms(prep, &rows, 6);
             for &i in &rows {
                 col.add(
                     i,
@@ -464,16 +491,11 @@ fn audit_prepared(
 
     lap(&mut timings, "campaigns");
     // 3. Backdoor triggers.
-    if opts.triggers {
-        let tcfg = TriggerConfig {
-            max_n: if prep.mode == "text" {
-                opts.trigger.max_n
-            } else {
-                2
-            },
-            ..opts.trigger.clone()
-        };
-        let tr = find_triggers(&prep.tokens, y, k, &tcfg);
+    if let Some(handle) = triggers {
+        // A panic in the trigger thread is re-raised here, as if it had run in sequence.
+        let tr = handle
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
         for t in &tr.triggers {
             let ablated: HashMap<usize, usize> = t.ablated.iter().copied().collect();
             for &i in &t.rows {
