@@ -9,6 +9,8 @@ use super::disasm::{Arg, DisasmError, Disassembler};
 use super::memo::Memo;
 use super::opcodes::Opcode;
 use super::value::{Value, ValueId, Values};
+
+mod fast;
 use std::collections::HashMap;
 
 /// Budgets for one run of the machine.
@@ -135,17 +137,30 @@ struct Machine<'a> {
 
 /// Run the machine over one pickle stream starting at `start`.
 pub fn run_stream(data: &[u8], start: usize, limits: VmLimits) -> Program {
-    run(data, start, limits, false)
+    run(data, start, limits, false, true)
 }
 
 /// Like [`run_stream`], but stop (with [`StreamEnd::Budget`]) once the stream has imported
 /// something and run at least three opcodes without the loader failing: that is all content
 /// sniffing needs to know.
 pub fn probe_stream(data: &[u8], start: usize, limits: VmLimits) -> Program {
-    run(data, start, limits, true)
+    run(data, start, limits, true, true)
 }
 
-fn run(data: &[u8], start: usize, limits: VmLimits, stop_at_import: bool) -> Program {
+/// [`run_stream`] with every opcode through the general decoder and dispatcher: the
+/// reference the fast path is tested against. Not for production use (slower).
+#[doc(hidden)]
+pub fn run_stream_reference(data: &[u8], start: usize, limits: VmLimits) -> Program {
+    run(data, start, limits, false, false)
+}
+
+fn run(
+    data: &[u8],
+    start: usize,
+    limits: VmLimits,
+    stop_at_import: bool,
+    fast_path: bool,
+) -> Program {
     let mut m = Machine {
         data,
         limits,
@@ -168,29 +183,58 @@ fn run(data: &[u8], start: usize, limits: VmLimits, stop_at_import: bool) -> Pro
     let mut result = None;
     let end = loop {
         let pos = dis.offset();
-        let op = match dis.next_op() {
-            None => break StreamEnd::NoStop { offset: pos },
-            Some(Err(e)) => break StreamEnd::Damaged(e),
-            Some(Ok(op)) => op,
+        // The fast path takes the common fixed-width opcodes straight from the bytes; the
+        // general path decodes an `Op` (and reports damaged or truncated arguments).
+        let fast = if fast_path {
+            fast::decode(data, pos)
+        } else {
+            None
         };
-        ops += 1;
-        if ops > m.limits.max_ops {
-            break StreamEnd::Budget {
-                offset: op.offset,
-                what: "pickle opcode budget",
+        let (off, flow) = if let Some(fop) = fast {
+            dis.seek(fop.end);
+            ops += 1;
+            if ops > m.limits.max_ops {
+                break StreamEnd::Budget {
+                    offset: pos,
+                    what: "pickle opcode budget",
+                };
+            }
+            if m.values.len() > m.limits.max_values {
+                break StreamEnd::Budget {
+                    offset: pos,
+                    what: "pickle value budget",
+                };
+            }
+            if fop.proto > m.protocol {
+                m.protocol_violations.push((pos, fop.opcode));
+            }
+            (pos, m.fast_step(&fop, pos))
+        } else {
+            let op = match dis.next_op() {
+                None => break StreamEnd::NoStop { offset: pos },
+                Some(Err(e)) => break StreamEnd::Damaged(e),
+                Some(Ok(op)) => op,
             };
-        }
-        if m.values.len() > m.limits.max_values {
-            break StreamEnd::Budget {
-                offset: op.offset,
-                what: "pickle value budget",
-            };
-        }
-        if op.proto > m.protocol && op.opcode != Opcode::PROTO {
-            m.protocol_violations.push((op.offset, op.opcode));
-        }
-        m.check_frame_boundary(op.offset, op.opcode);
-        match m.step(&op, &mut dis) {
+            ops += 1;
+            if ops > m.limits.max_ops {
+                break StreamEnd::Budget {
+                    offset: op.offset,
+                    what: "pickle opcode budget",
+                };
+            }
+            if m.values.len() > m.limits.max_values {
+                break StreamEnd::Budget {
+                    offset: op.offset,
+                    what: "pickle value budget",
+                };
+            }
+            if op.proto > m.protocol && op.opcode != Opcode::PROTO {
+                m.protocol_violations.push((op.offset, op.opcode));
+            }
+            m.check_frame_boundary(op.offset, op.opcode);
+            (op.offset, m.step(&op, &mut dis))
+        };
+        match flow {
             Ok(Flow::Continue) => {
                 imported |= stop_at_import
                     && m.events
@@ -198,7 +242,7 @@ fn run(data: &[u8], start: usize, limits: VmLimits, stop_at_import: bool) -> Pro
                         .is_some_and(|e| matches!(e.kind, EventKind::Import { .. }));
                 if imported && ops >= 3 {
                     break StreamEnd::Budget {
-                        offset: op.offset,
+                        offset: off,
                         what: "probe stops at the first import",
                     };
                 }
@@ -213,19 +257,13 @@ fn run(data: &[u8], start: usize, limits: VmLimits, stop_at_import: bool) -> Pro
                     continue;
                 }
                 result = Some(v);
-                break StreamEnd::Stop { offset: op.offset };
+                break StreamEnd::Stop { offset: off };
             }
             Err(Stop::Loader(what)) => {
-                break StreamEnd::LoaderError {
-                    offset: op.offset,
-                    what,
-                };
+                break StreamEnd::LoaderError { offset: off, what };
             }
             Err(Stop::Budget(what)) => {
-                break StreamEnd::Budget {
-                    offset: op.offset,
-                    what,
-                };
+                break StreamEnd::Budget { offset: off, what };
             }
         }
     };
