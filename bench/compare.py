@@ -12,6 +12,8 @@ import os, re, statistics, subprocess, sys, json, tempfile, time
 work, mg = sys.argv[1], sys.argv[2]
 venv = os.path.dirname(sys.executable)
 small = os.path.join(work, "small")
+realworld = os.path.join(work, "realworld")
+has_real = os.path.isdir(realworld)
 bigs = sorted(os.path.join(work, "big", f) for f in os.listdir(os.path.join(work, "big")))
 n_small = len(os.listdir(small))
 n_mal = len([f for f in os.listdir(small) if int(f[1:6]) % 10 == 0])
@@ -69,6 +71,11 @@ for name, cmd in tools.items():
         run(cmd(small), reps=1)  # warm-up (page cache, .pyc)
     t_small, rss_small, out = run(cmd(small), reps={"modelgate": 11, "picklescan": 3, "modelscan": 3}.get(name, 1))
     res = {"small": (t_small, rss_small, detected(name, out))}
+    if has_real:
+        if name in ("modelgate", "picklescan", "modelscan"):
+            run(cmd(realworld), reps=1)
+        t_r, rss_r, out_r = run(cmd(realworld), reps={"modelgate": 11, "picklescan": 3, "modelscan": 3}.get(name, 1))
+        res["realworld"] = (t_r, rss_r, detected(name, out_r))
     for b in bigs:
         reps = 1 if name != "modelgate" else 3
         t, r, _ = run(cmd(b), reps=reps)
@@ -76,8 +83,10 @@ for name, cmd in tools.items():
     rows.append((name, res))
 
 base = dict(rows)["modelgate"]
-cols = ["small"] + [os.path.basename(b) for b in bigs]
-print(f"\nCorpus: {n_small} small pickles ({n_mal} malicious), " + ", ".join(f"{os.path.basename(b)} ({os.path.getsize(b) / 2**30:.1f} GiB)" for b in bigs))
+cols = ["small"] + (["realworld"] if has_real else []) + [os.path.basename(b) for b in bigs]
+print(f"\nCorpus: {n_small} small pickles ({n_mal} malicious), "
+      + (f"{len(os.listdir(realworld))} real-world files from tests/fixtures/pypi, " if has_real else "")
+      + ", ".join(f"{os.path.basename(b)} ({os.path.getsize(b) / 2**30:.1f} GiB)" for b in bigs))
 print("\n| tool | " + " | ".join(f"{c}: time (× modelgate), peak RSS" for c in cols) + " |")
 print("|---|" + "---|" * len(cols))
 for name, res in rows:
@@ -90,3 +99,5 @@ for name, res in rows:
         cells.append(f"{t:.2f} s ({ratio:.0f}×), {r / 1024:.0f} MiB" if name != "modelgate" else f"{t * 1000:.0f} ms, {r / 1024:.0f} MiB")
     print(f"| {name} | " + " | ".join(cells) + " |")
 print(f"\nmodelgate flagged {base['small'][2]} of {n_mal} planted malicious pickles as malicious.")
+if has_real:
+    print(f"modelgate flagged {base['realworld'][2]} of {len(os.listdir(realworld))} real-world files as malicious (all are benign).")

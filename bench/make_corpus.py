@@ -3,6 +3,9 @@
 
   small/   N small pickles: benign dicts/lists/OrderedDicts of floats (protocols 0-5) and,
            one in ten, a harmless malicious pickle (os.system("echo ...")), all named .pkl
+  realworld/  N copies drawn round-robin from the real pickle-family files PyPI packages ship
+           (tests/fixtures/pypi: facenet-pytorch checkpoints, joblib's test pickles in every
+           compression, NumPy's pickled generators and object arrays), names kept
   big/     large PyTorch-zip checkpoints: an `archive/data.pkl` state_dict pickle made by
            CPython's pickler in torch.save's layout plus stored tensor storages of SIZE bytes
 """
@@ -31,6 +34,23 @@ for i in range(n_small):
         obj = {"lr": rng.random(), "steps": list(range(rng.randrange(5, 200))), "name": f"model-{i}"}
     with open(path, "wb") as f:
         pickle.dump(obj, f, protocol=i % 6)
+
+# Real-world files: what packages on PyPI actually ship, copied under their own names.
+pypi = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "pypi")
+real = sorted(
+    os.path.join(d, f)
+    for d, _, fs in os.walk(pypi)
+    for f in fs
+    if os.path.basename(d) in ("joblib", "numpy", "facenet_pytorch")
+)
+if real:
+    import shutil
+    os.makedirs(f"{out}/realworld", exist_ok=True)
+    for i in range(n_small):
+        src = real[i % len(real)]
+        dst = f"{out}/realworld/r{i:05d}_{os.path.basename(src)}"
+        if not os.path.exists(dst):
+            shutil.copyfile(src, dst)
 
 # torch.save layout without torch: persistent ids point at storages in archive/data/N.
 class Storage:

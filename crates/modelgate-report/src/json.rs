@@ -80,11 +80,19 @@ struct NestedPretty {
 
 impl NestedPretty {
     fn newline_indent<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
-        w.write_all(b"\n")?;
-        for _ in 0..self.level {
-            w.write_all(b"  ")?;
+        // A newline and up to 31 levels of indentation in one write.
+        const INDENT: &[u8; 63] =
+            b"\n                                                              ";
+        match INDENT.get(..1 + 2 * self.level) {
+            Some(s) => w.write_all(s),
+            None => {
+                w.write_all(b"\n")?;
+                for _ in 0..self.level {
+                    w.write_all(b"  ")?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {

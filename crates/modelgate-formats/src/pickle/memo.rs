@@ -39,7 +39,14 @@ impl Memo {
     }
 
     /// Store `v` at `idx` (replacing any previous value).
+    #[inline]
     pub fn insert(&mut self, idx: i64, v: ValueId) {
+        // Picklers number memo entries 0, 1, 2, ...: the next index is an append.
+        if usize::try_from(idx).is_ok_and(|i| i == self.dense.len()) && idx < DENSE_LIMIT {
+            self.dense.push(v);
+            self.len += 1;
+            return;
+        }
         let fresh = if (0..DENSE_LIMIT).contains(&idx) {
             let Ok(i) = usize::try_from(idx) else {
                 return;

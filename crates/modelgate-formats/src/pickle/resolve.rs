@@ -43,7 +43,7 @@ const MAX_DEPTH: usize = 24;
 
 fn qual(values: &Values, id: ValueId) -> Option<String> {
     match values.get(id) {
-        Value::Global { module, name } => Some(format!("{module}.{name}")),
+        Value::Global { module, name } => Some(dotted(module, name)),
         _ => None,
     }
 }
@@ -91,10 +91,10 @@ fn resolve_depth(values: &Values, id: ValueId, depth: usize) -> Option<Target> {
         return None;
     }
     match values.get(id) {
-        Value::Global { module, name } => Some(Target::Name(format!("{module}.{name}"))),
+        Value::Global { module, name } => Some(Target::Name(dotted(module, name))),
         Value::Attr { obj, name } => {
             let base = resolve_depth(values, *obj, depth + 1)?;
-            Some(Target::Name(format!("{}.{name}", base.name()?)))
+            Some(Target::Name(dotted(base.name()?, name)))
         }
         Value::Call { callee, args, .. } => {
             let items = values.items(*args).unwrap_or(&[]);
@@ -109,7 +109,7 @@ fn resolve_depth(values: &Values, id: ValueId, depth: usize) -> Option<Target> {
             {
                 let attr = fold_str(values, *values.items(*iargs)?.first()?, 0)?;
                 let base = resolve_depth(values, *items.first()?, depth + 1)?;
-                return Some(Target::Name(format!("{}.{attr}", base.name()?)));
+                return Some(Target::Name(dotted(base.name()?, &attr)));
             }
             let q = match resolve_depth(values, *callee, depth + 1)? {
                 Target::Name(q) => q,
@@ -118,7 +118,7 @@ fn resolve_depth(values: &Values, id: ValueId, depth: usize) -> Option<Target> {
             if is_any(&q, GETATTR) {
                 let base = resolve_depth(values, *items.first()?, depth + 1)?;
                 let attr = fold_str(values, *items.get(1)?, 0)?;
-                return Some(Target::Name(format!("{}.{attr}", base.name()?)));
+                return Some(Target::Name(dotted(base.name()?, &attr)));
             }
             if is_any(&q, IMPORTERS) {
                 let m = fold_str(values, *items.first()?, 0)?;
@@ -140,7 +140,7 @@ fn resolve_depth(values: &Values, id: ValueId, depth: usize) -> Option<Target> {
                     .strip_suffix(".__dict__")
                     .or_else(|| c.strip_suffix(".__builtins__"))
                     .unwrap_or(c);
-                return Some(Target::Name(format!("{c}.{key}")));
+                return Some(Target::Name(dotted(c, &key)));
             }
             if q == "builtins.vars" || q == "builtins.globals" {
                 return resolve_depth(values, *items.first()?, depth + 1);
@@ -209,7 +209,7 @@ pub fn effective_call(values: &Values, data: &[u8], call: ValueId) -> Option<Eff
                 through.push("operator.methodcaller".to_string());
                 let base = resolve(values, data, obj);
                 let target = match base {
-                    Target::Name(b) => Target::Name(format!("{b}.{method}")),
+                    Target::Name(b) => Target::Name(dotted(&b, &method)),
                     Target::Unresolved(r) => Target::Unresolved(format!("{r}.{method}")),
                 };
                 return Some(EffectiveCall {
@@ -240,7 +240,7 @@ fn indirection_name(values: &Values, id: ValueId) -> String {
     match values.get(id) {
         Value::Attr { name, .. } => format!("implicit .{name}"),
         Value::Call { callee, .. } => match values.get(*callee) {
-            Value::Global { module, name } => format!("{module}.{name}"),
+            Value::Global { module, name } => dotted(module, name),
             Value::Call { callee: c, .. } => {
                 qual(values, *c).unwrap_or_else(|| "call result".into())
             }
@@ -312,4 +312,13 @@ mod tests {
         let d = b"cbuiltins\ngetattr\n(coperator\ngetitem\n(csys\nmodules\nS'os'\ntRS'system'\ntR(S'id'\ntR.";
         assert_eq!(calls(d).last().unwrap().0, "os.system");
     }
+}
+
+/// `a.b` without the formatting machinery (this runs for every call of every pickle).
+fn dotted(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + 1 + b.len());
+    s.push_str(a);
+    s.push('.');
+    s.push_str(b);
+    s
 }

@@ -419,6 +419,7 @@ impl<'a> Machine<'a> {
         Ok(self.stack.split_off(m))
     }
 
+    #[inline]
     fn memo_put(&mut self, idx: i64, v: ValueId) -> Result<(), Stop> {
         if idx < 0 {
             return Err(loader("negative PUT argument"));
