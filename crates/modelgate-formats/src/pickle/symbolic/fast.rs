@@ -185,15 +185,7 @@ impl Machine<'_> {
                 let idx = i64::try_from(self.memo.len()).unwrap_or(i64::MAX);
                 self.memo_put(idx, v)?;
             }
-            O::APPEND => {
-                let v = self.pop()?;
-                let target = self.top()?;
-                if let Some(Value::List(l)) = self.values.get_mut(target) {
-                    l.push(v);
-                } else {
-                    self.extend_list(off, target, vec![v], "append")?;
-                }
-            }
+            O::APPEND => self.append_one(off)?,
             O::APPENDS => {
                 let (mark, target) = self.mark_and_target(0)?;
                 if let Some(Value::List(l)) = self.values.get_mut(target) {
@@ -232,21 +224,9 @@ impl Machine<'_> {
                     self.set_items(off, target, kv)?;
                 }
             }
-            O::TUPLE1 => {
-                let a = self.pop()?;
-                return self.push(Value::Tuple(vec![a]));
-            }
-            O::TUPLE2 => {
-                let b = self.pop()?;
-                let a = self.pop()?;
-                return self.push(Value::Tuple(vec![a, b]));
-            }
-            O::TUPLE3 => {
-                let c = self.pop()?;
-                let b = self.pop()?;
-                let a = self.pop()?;
-                return self.push(Value::Tuple(vec![a, b, c]));
-            }
+            O::TUPLE1 => return self.tuple_of(1),
+            O::TUPLE2 => return self.tuple_of(2),
+            O::TUPLE3 => return self.tuple_of(3),
             O::SHORT_BINUNICODE | O::BINUNICODE => {
                 let s = std::str::from_utf8(arg)
                     .map_err(|_| loader("BINUNICODE payload is not valid UTF-8"))?;

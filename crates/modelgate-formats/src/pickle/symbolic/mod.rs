@@ -658,15 +658,7 @@ impl<'a> Machine<'a> {
                 let start = op.end.saturating_sub(b.len());
                 return self.push(Value::DataBytes { start, end: op.end });
             }
-            O::APPEND => {
-                let v = self.pop()?;
-                let target = self.top()?;
-                if let Some(Value::List(l)) = self.values.get_mut(target) {
-                    l.push(v);
-                } else {
-                    self.extend_list(off, target, vec![v], "append")?;
-                }
-            }
+            O::APPEND => self.append_one(off)?,
             O::APPENDS => {
                 let items = self.pop_mark()?;
                 let target = self.top()?;
@@ -721,21 +713,9 @@ impl<'a> Machine<'a> {
                 let items = self.pop_mark()?;
                 return self.push(Value::Tuple(items));
             }
-            O::TUPLE1 => {
-                let a = self.pop()?;
-                return self.push(Value::Tuple(vec![a]));
-            }
-            O::TUPLE2 => {
-                let b = self.pop()?;
-                let a = self.pop()?;
-                return self.push(Value::Tuple(vec![a, b]));
-            }
-            O::TUPLE3 => {
-                let c = self.pop()?;
-                let b = self.pop()?;
-                let a = self.pop()?;
-                return self.push(Value::Tuple(vec![a, b, c]));
-            }
+            O::TUPLE1 => return self.tuple_of(1),
+            O::TUPLE2 => return self.tuple_of(2),
+            O::TUPLE3 => return self.tuple_of(3),
             O::FROZENSET => {
                 let items = self.pop_mark()?;
                 return self.push(Value::FrozenSet(items));
@@ -842,6 +822,29 @@ impl<'a> Machine<'a> {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    /// APPEND: the top value appended to the list (or `append`-called on the object) below.
+    #[inline]
+    fn append_one(&mut self, off: usize) -> Result<(), Stop> {
+        let v = self.pop()?;
+        let target = self.top()?;
+        if let Some(Value::List(l)) = self.values.get_mut(target) {
+            l.push(v);
+            Ok(())
+        } else {
+            self.extend_list(off, target, vec![v], "append")
+        }
+    }
+
+    /// TUPLE1/2/3: the top `n` values (popped last-first, as the loader does) as a tuple.
+    #[inline]
+    fn tuple_of(&mut self, n: usize) -> Step {
+        let mut items = vec![0; n];
+        for slot in items.iter_mut().rev() {
+            *slot = self.pop()?;
+        }
+        self.push(Value::Tuple(items))
     }
 
     fn extend_list(
