@@ -250,6 +250,15 @@ fn indirection_name(values: &Values, id: ValueId) -> String {
     }
 }
 
+/// `a.b` without the formatting machinery (this runs for every call of every pickle).
+fn dotted(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + 1 + b.len());
+    s.push_str(a);
+    s.push('.');
+    s.push_str(b);
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::symbolic::{EventKind, VmLimits, run_stream};
@@ -312,13 +321,4 @@ mod tests {
         let d = b"cbuiltins\ngetattr\n(coperator\ngetitem\n(csys\nmodules\nS'os'\ntRS'system'\ntR(S'id'\ntR.";
         assert_eq!(calls(d).last().unwrap().0, "os.system");
     }
-}
-
-/// `a.b` without the formatting machinery (this runs for every call of every pickle).
-fn dotted(a: &str, b: &str) -> String {
-    let mut s = String::with_capacity(a.len() + 1 + b.len());
-    s.push_str(a);
-    s.push('.');
-    s.push_str(b);
-    s
 }
