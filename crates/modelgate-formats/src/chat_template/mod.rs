@@ -12,7 +12,7 @@ pub mod parser;
 pub mod tokens;
 
 pub use ast::{Expr, ExprKind, Stmt, StmtKind, Template, line_col};
-pub use tokens::{GADGETS, Hit, HitKind, PROCESS, Usage, scan};
+pub use tokens::{GADGETS, Hit, HitKind, PROCESS, PROCESS_ATTRS, Usage, scan};
 
 /// Bounds on what the parser accepts. A template beyond any of them is a [`ParseError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -41,19 +41,25 @@ pub struct Hit {
     pub offset: usize,
 }
 
-/// Jinja globals from which a template reaches Python function objects.
+/// Jinja (and transformers) globals that are Python callables or objects: from them a
+/// template reaches `__globals__` and the interpreter.
 pub const GADGETS: &[&str] = &[
     "cycler",
     "joiner",
     "namespace",
     "lipsum",
+    "range",
+    "dict",
     "self",
     "config",
     "request",
     "url_for",
     "get_flashed_messages",
+    "raise_exception",
+    "strftime_now",
 ];
-/// Names of process and import machinery.
+
+/// Modules and functions that run commands or import code.
 pub const PROCESS: &[&str] = &[
     "os",
     "subprocess",
@@ -63,6 +69,7 @@ pub const PROCESS: &[&str] = &[
     "import_module",
     "eval",
     "exec",
+    "compile",
     "check_output",
     "getoutput",
     "posix",
@@ -70,15 +77,23 @@ pub const PROCESS: &[&str] = &[
     "socket",
     "spawnl",
     "execve",
+    "sys",
+    "__import__",
 ];
-/// Attribute names that only make sense on `os`/`subprocess` objects.
-const PROCESS_ATTRS: &[&str] = &[
+
+/// Attribute names that only make sense on process objects (`os.system`, `p.popen`).
+pub const PROCESS_ATTRS: &[&str] = &[
     "system",
     "popen",
     "check_output",
     "getoutput",
     "spawn",
+    "spawnv",
     "fork",
+    "execv",
+    "execl",
+    "Popen",
+    "load_module",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,62 +7,8 @@
 use super::fold::{MAX_HOPS, Val, fold_str, fold_value};
 use super::scope::{Binding, Scope};
 use modelgate_formats::chat_template::ast::{Args, Expr, ExprKind, Stmt, StmtKind, Template};
+use modelgate_formats::chat_template::{GADGETS, PROCESS, PROCESS_ATTRS};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Jinja (and transformers) globals that are Python callables or objects: from them a
-/// template reaches `__globals__` and the interpreter.
-pub const GADGETS: &[&str] = &[
-    "cycler",
-    "joiner",
-    "namespace",
-    "lipsum",
-    "range",
-    "dict",
-    "self",
-    "config",
-    "request",
-    "url_for",
-    "get_flashed_messages",
-    "raise_exception",
-    "strftime_now",
-];
-
-/// Modules and functions that run commands or import code.
-pub const PROCESS: &[&str] = &[
-    "os",
-    "subprocess",
-    "popen",
-    "builtins",
-    "importlib",
-    "import_module",
-    "eval",
-    "exec",
-    "compile",
-    "check_output",
-    "getoutput",
-    "posix",
-    "pty",
-    "socket",
-    "spawnl",
-    "execve",
-    "sys",
-    "__import__",
-];
-
-/// Attribute names that only make sense on process objects (`os.system`, `p.popen`).
-const PROCESS_ATTRS: &[&str] = &[
-    "system",
-    "popen",
-    "check_output",
-    "getoutput",
-    "spawn",
-    "spawnv",
-    "fork",
-    "execv",
-    "execl",
-    "Popen",
-    "load_module",
-];
 
 /// Attributes that are Python internals without underscores.
 const INTERNAL_ATTRS: &[&str] = &[
