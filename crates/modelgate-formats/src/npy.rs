@@ -26,14 +26,49 @@ pub enum Descr {
     /// A simple type string such as `<f4`, `|b1`, `>i8`, `|O`.
     Simple(String),
     /// A structured (record) description: a list of fields.
-    Structured,
+    Structured {
+        /// Some field (at any nesting depth) holds Python objects.
+        has_object: bool,
+    },
 }
 
 impl Descr {
     /// Whether the array holds Python objects (loading it unpickles them).
     pub fn is_object(&self) -> bool {
-        matches!(self, Descr::Simple(s) if s.trim_start_matches(['<', '>', '|', '=']).starts_with('O'))
+        match self {
+            Descr::Simple(s) => is_object_type(s),
+            Descr::Structured { has_object } => *has_object,
+        }
     }
+}
+
+impl std::fmt::Display for Descr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Descr::Simple(s) => write!(f, "'{s}'"),
+            Descr::Structured { has_object: true } => f.write_str("structured, with object fields"),
+            Descr::Structured { has_object: false } => f.write_str("structured"),
+        }
+    }
+}
+
+/// `O`, `|O`, `<O8`...: an object type string.
+fn is_object_type(s: &str) -> bool {
+    s.trim_start_matches(['<', '>', '|', '=']).starts_with('O')
+}
+
+/// Whether any field of a structured description holds objects. A field is
+/// `(name, type[, shape])` where the type is a type string or a nested field list.
+fn fields_have_object(fields: &[Lit], depth: usize) -> bool {
+    depth <= MAX_DEPTH
+        && fields.iter().any(|f| match f {
+            Lit::Seq(parts) => match parts.get(1) {
+                Some(Lit::Str(t)) => is_object_type(t),
+                Some(Lit::Seq(sub)) => fields_have_object(sub, depth + 1),
+                _ => false,
+            },
+            _ => false,
+        })
 }
 
 /// A Python literal as it appears in a header.
@@ -102,7 +137,9 @@ pub fn parse(data: &[u8]) -> Result<NpyHeader, String> {
     }
     let descr = match get("descr").ok_or("header has no 'descr'")? {
         Lit::Str(s) => Descr::Simple(s.clone()),
-        Lit::Seq(_) => Descr::Structured,
+        Lit::Seq(fields) => Descr::Structured {
+            has_object: fields_have_object(fields, 0),
+        },
         _ => return Err("'descr' is neither a string nor a list".into()),
     };
     let fortran_order = match get("fortran_order").ok_or("header has no 'fortran_order'")? {
@@ -269,7 +306,7 @@ mod tests {
             "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (), }",
         ))
         .unwrap();
-        assert_eq!(h.descr, Descr::Structured);
+        assert_eq!(h.descr, Descr::Structured { has_object: false });
         assert!(h.shape.is_empty());
         assert!(
             parse(&npy(
@@ -279,6 +316,24 @@ mod tests {
             .descr
             .is_object()
         );
+    }
+
+    #[test]
+    fn object_fields_of_structured_types() {
+        let descr = |d: &str| {
+            parse(&npy(&format!(
+                "{{'descr': {d}, 'fortran_order': False, 'shape': (1,), }}"
+            )))
+            .unwrap()
+            .descr
+        };
+        // A field named like an object type is not one; its type decides.
+        assert!(!descr("[('Obj', '<f8'), ('b', '<i4')]").is_object());
+        assert!(descr("[('a', '<f8'), ('b', '|O')]").is_object());
+        assert!(descr("[('a', [('x', '<f4'), ('y', '|O')])]").is_object());
+        assert!(descr("[('a', '<O8', (2,))]").is_object());
+        assert!(!descr("[('a', [('x', '<f4')], (3,))]").is_object());
+        assert_eq!(descr("'|O'").to_string(), "'|O'");
     }
 
     #[test]

@@ -7,74 +7,6 @@ use modelgate_core::{FormatId, Severity};
 
 pub struct NpyAnalyzer;
 
-/// Parsed `.npy` header.
-struct Header {
-    descr: String,
-    data_offset: usize,
-}
-
-fn parse_header(d: &[u8]) -> Result<Header, String> {
-    let major = *d.get(6).ok_or("truncated header")?;
-    let (len, start): (usize, usize) = match major {
-        1 => (
-            usize::from(u16::from_le_bytes([
-                *d.get(8).ok_or("truncated header")?,
-                *d.get(9).ok_or("truncated header")?,
-            ])),
-            10,
-        ),
-        2 | 3 => {
-            let b = d.get(8..12).ok_or("truncated header")?;
-            (
-                usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .map_err(|_| "header length")?,
-                12,
-            )
-        }
-        v => return Err(format!("unsupported format version {v}")),
-    };
-    let end = start.checked_add(len).ok_or("header length overflows")?;
-    let text = d
-        .get(start..end)
-        .ok_or("header runs past the end of the file")?;
-    let text = std::str::from_utf8(text).map_err(|_| "header is not text")?;
-    let key = text
-        .find("'descr'")
-        .or_else(|| text.find("\"descr\""))
-        .ok_or("header has no 'descr'")?;
-    let after = text.get(key + 7..).unwrap_or("");
-    let after = after
-        .trim_start()
-        .strip_prefix(':')
-        .ok_or("malformed 'descr'")?
-        .trim_start();
-    // descr is a quoted string or a list of fields; take up to the next top-level key.
-    let mut depth = 0i32;
-    let mut out = String::new();
-    for c in after.chars() {
-        match c {
-            '[' | '(' => depth += 1,
-            ']' | ')' => depth -= 1,
-            ',' if depth <= 0 => break,
-            _ => {}
-        }
-        out.push(c);
-    }
-    Ok(Header {
-        descr: out.trim().to_string(),
-        data_offset: end,
-    })
-}
-
-/// Whether a dtype description holds Python objects (`'O'`, `'|O'`, fields with `'O'`).
-fn has_object(descr: &str) -> bool {
-    descr
-        .split(['\'', '"'])
-        .skip(1)
-        .step_by(2)
-        .any(|s| s.trim_start_matches(['<', '>', '|', '=']).starts_with('O'))
-}
-
 impl Analyzer for NpyAnalyzer {
     fn id(&self) -> &'static str {
         "npy"
@@ -86,7 +18,7 @@ impl Analyzer for NpyAnalyzer {
 
     fn analyze(&self, cx: &mut ScanCx, art: &Artifact) {
         let d = art.data.as_slice();
-        let h = match parse_header(d) {
+        let h = match modelgate_formats::npy::parse(d) {
             Ok(h) => h,
             Err(e) => {
                 cx.emit(
@@ -96,7 +28,7 @@ impl Analyzer for NpyAnalyzer {
                 return;
             }
         };
-        if !has_object(&h.descr) {
+        if !h.descr.is_object() {
             return;
         }
         if let Some(inv) = cx.inventory_mut(&art.path) {
@@ -132,7 +64,7 @@ impl Analyzer for NpyAnalyzer {
             npy_object::META
                 .finding(art.path.clone(), format!("object array (dtype {}): numpy.load(allow_pickle=True) unpickles its contents", h.descr))
                 .severity(severity)
-                .with("dtype", h.descr.clone())
+                .with("dtype", h.descr.to_string())
                 .help("Store numeric arrays only, or scan the embedded pickle findings below"),
         );
     }
@@ -141,14 +73,6 @@ impl Analyzer for NpyAnalyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn object_dtypes() {
-        assert!(has_object("'|O'"));
-        assert!(has_object("[('a', '<f8'), ('b', '|O')]"));
-        assert!(!has_object("'<f4'"));
-        assert!(!has_object("'<U10'"));
-    }
 
     fn npy_object(pickle: &[u8]) -> Vec<u8> {
         let mut text = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }".to_vec();
