@@ -145,7 +145,7 @@ pub fn diff_models(
         rewired,
         findings,
         score,
-        severity: Severity::from_score(score),
+        severity: crate::severity_from_score(score),
     })
 }
 

@@ -51,41 +51,21 @@ pub enum GraphError {
     Limit(&'static str),
 }
 
-/// Severity of a finding, derived from its confidence score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+pub use modelgate_core::Severity;
 
-impl Severity {
-    /// score ≥ 0.9 critical, ≥ 0.7 high (backdoored), ≥ 0.5 medium (suspicious, review),
-    /// ≥ 0.3 low, otherwise info.
-    pub fn from_score(score: f64) -> Severity {
-        if score >= 0.9 {
-            Severity::Critical
-        } else if score >= 0.7 {
-            Severity::High
-        } else if score >= 0.5 {
-            Severity::Medium
-        } else if score >= 0.3 {
-            Severity::Low
-        } else {
-            Severity::Info
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
+/// Severity of a finding from its confidence score: ≥ 0.9 critical, ≥ 0.7 high
+/// (backdoored), ≥ 0.5 medium (suspicious, review), ≥ 0.3 low, otherwise info.
+pub fn severity_from_score(score: f64) -> Severity {
+    if score >= 0.9 {
+        Severity::Critical
+    } else if score >= 0.7 {
+        Severity::High
+    } else if score >= 0.5 {
+        Severity::Medium
+    } else if score >= 0.3 {
+        Severity::Low
+    } else {
+        Severity::Info
     }
 }
 

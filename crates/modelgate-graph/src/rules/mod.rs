@@ -20,7 +20,7 @@ pub mod gra007_patch_side_network;
 
 use crate::flow::{Flow, is_learned_type};
 use crate::ir::{Branch, Ir, IrLimit, NodeId, Origin, ValId};
-use crate::{Analysis, GraphError, GraphFinding, GraphLimits, RuleMeta, Severity, Stats, combine};
+use crate::{Analysis, GraphError, GraphFinding, GraphLimits, RuleMeta, Stats, combine};
 use modelgate_onnx::Model;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
@@ -119,7 +119,7 @@ impl<'m> Cx<'m> {
         Analysis {
             findings,
             score,
-            severity: Severity::from_score(score),
+            severity: crate::severity_from_score(score),
             stats: self.stats(),
         }
     }
@@ -257,7 +257,7 @@ impl<'m> Cx<'m> {
             code: meta.code,
             name: meta.name,
             kind: meta.kind,
-            severity: Severity::from_score(score),
+            severity: crate::severity_from_score(score),
             confidence: score,
             message,
             node: self.ir.node_name(node),
