@@ -23,7 +23,7 @@ for f in sorted(mg):
     tot_mg += m["cpu_s"]
     if l:
         tot_lr += l["cpu_s"]
-print(f"\nTotal CPU: modelgate {tot_mg:.1f} s (whole CLI process, all detectors), cleanlab-LR {tot_lr:.1f} s (fit + CL only, imports excluded).")
+print(f"\nTotal CPU: modelgate {tot_mg:.1f} s (whole CLI process, all detectors), cleanlab-LR {tot_lr:.1f} s (read + featurise + 5-fold fit + CL, imports excluded).")
 
 # Ratios over the files both tools ran on, with and without cleanlab's import cost (one
 # CLI-style `import sklearn, cleanlab` per file, measured by bench/data_audit.sh).
@@ -46,7 +46,7 @@ def ratio(files, label):
     l_wall = sum(lr[f]["wall_s"] for f in files)
     k = len(files)
     print(f"\n{label} ({k} files): modelgate {m_cpu:.1f} CPU-s / {m_wall:.1f} s wall; "
-          f"cleanlab-LR fit + CL {l_cpu:.1f} CPU-s / {l_wall:.1f} s wall -> {l_cpu / max(m_cpu, 1e-9):.1f}x CPU, "
+          f"cleanlab-LR read+fit+CL {l_cpu:.1f} CPU-s / {l_wall:.1f} s wall -> {l_cpu / max(m_cpu, 1e-9):.1f}x CPU, "
           f"{l_wall / max(m_wall, 1e-9):.1f}x wall; with one import per file (+{imp_cpu:.2f} CPU-s"
           + (f", +{imp_wall:.2f} s wall" if imp_wall is not None else "") + ") "
           f"{(l_cpu + k * imp_cpu) / max(m_cpu, 1e-9):.1f}x CPU"
