@@ -13,6 +13,8 @@ work, mg = sys.argv[1], sys.argv[2]
 venv = os.path.dirname(sys.executable)
 small = os.path.join(work, "small")
 realworld = os.path.join(work, "realworld")
+tiny = os.path.join(work, "tiny")
+has_tiny = os.path.isdir(tiny)
 has_real = os.path.isdir(realworld)
 bigs = sorted(os.path.join(work, "big", f) for f in os.listdir(os.path.join(work, "big")))
 n_small = len(os.listdir(small))
@@ -62,6 +64,22 @@ only = [t for t in os.environ.get("MODELGATE_BENCH_TOOLS", "").split(",") if t]
 if only:
     tools = {k: v for k, v in tools.items() if k == "modelgate" or k in only}
 
+def scanned(tool, out):
+    """How many files a tool says it analysed (and failed on), from its own output."""
+    if tool == "modelgate":
+        try:
+            d = json.loads(out[: out.rfind("}") + 1])
+            return len(d["files"]), sum(1 for f in d["files"] if f["verdict"] == "malformed")
+        except Exception:
+            return None
+    if tool == "picklescan":
+        m = re.search(r"Scanned files: (\d+)", out)
+        return (int(m.group(1)), None) if m else None
+    if tool == "modelscan":
+        return (len(re.findall(r"^Scanning ", out, re.M)), len(re.findall(r"^Error encountered", out, re.M)))
+    return None
+
+coverage = {}
 rows = []
 for name, cmd in tools.items():
     exe = cmd(small)[0]
@@ -71,11 +89,14 @@ for name, cmd in tools.items():
         run(cmd(small), reps=1)  # warm-up (page cache, .pyc)
     t_small, rss_small, out = run(cmd(small), reps={"modelgate": 11, "picklescan": 3, "modelscan": 3}.get(name, 1))
     res = {"small": (t_small, rss_small, detected(name, out))}
-    if has_real:
-        if name in ("modelgate", "picklescan", "modelscan"):
-            run(cmd(realworld), reps=1)
-        t_r, rss_r, out_r = run(cmd(realworld), reps={"modelgate": 11, "picklescan": 3, "modelscan": 3}.get(name, 1))
+    if has_tiny and name in ("modelgate", "picklescan", "modelscan"):
+        run(cmd(tiny), reps=1)
+        res["tiny"] = run(cmd(tiny), reps={"modelgate": 11}.get(name, 3))[:2] + (None,)
+    if has_real and name in ("modelgate", "picklescan", "modelscan"):
+        run(cmd(realworld), reps=1)
+        t_r, rss_r, out_r = run(cmd(realworld), reps={"modelgate": 11}.get(name, 3))
         res["realworld"] = (t_r, rss_r, detected(name, out_r))
+        coverage[name] = scanned(name, out_r)
     for b in bigs:
         reps = 1 if name != "modelgate" else 3
         t, r, _ = run(cmd(b), reps=reps)
@@ -83,8 +104,9 @@ for name, cmd in tools.items():
     rows.append((name, res))
 
 base = dict(rows)["modelgate"]
-cols = ["small"] + (["realworld"] if has_real else []) + [os.path.basename(b) for b in bigs]
+cols = ["small"] + (["tiny"] if has_tiny else []) + (["realworld"] if has_real else []) + [os.path.basename(b) for b in bigs]
 print(f"\nCorpus: {n_small} small pickles ({n_mal} malicious), "
+      + (f"{len(os.listdir(tiny))} two-byte pickles (tiny), " if has_tiny else "")
       + (f"{len(os.listdir(realworld))} real-world files from tests/fixtures/pypi, " if has_real else "")
       + ", ".join(f"{os.path.basename(b)} ({os.path.getsize(b) / 2**30:.1f} GiB)" for b in bigs))
 print("\n| tool | " + " | ".join(f"{c}: time (× modelgate), peak RSS" for c in cols) + " |")
@@ -94,6 +116,8 @@ for name, res in rows:
         print(f"| {name} | " + " | ".join("not installed" for _ in cols) + " |"); continue
     cells = []
     for c in cols:
+        if c not in res:
+            cells.append("not run"); continue
         t, r, _ = res[c]
         ratio = t / max(base[c][0], 1e-3)
         cells.append(f"{t:.2f} s ({ratio:.0f}×), {r / 1024:.0f} MiB" if name != "modelgate" else f"{t * 1000:.0f} ms, {r / 1024:.0f} MiB")
@@ -101,3 +125,6 @@ for name, res in rows:
 print(f"\nmodelgate flagged {base['small'][2]} of {n_mal} planted malicious pickles as malicious.")
 if has_real:
     print(f"modelgate flagged {base['realworld'][2]} of {len(os.listdir(realworld))} real-world files as malicious (all are benign).")
+    for tool, cov in coverage.items():
+        if cov:
+            print(f"real-world files analysed by {tool}: {cov[0]}" + (f" ({cov[1]} errors/malformed)" if cov[1] is not None else ""))

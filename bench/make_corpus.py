@@ -3,6 +3,8 @@
 
   small/   N small pickles: benign dicts/lists/OrderedDicts of floats (protocols 0-5) and,
            one in ten, a harmless malicious pickle (os.system("echo ...")), all named .pkl
+  tiny/    N two-byte pickles (`N.`, None): the per-file floor of walking, opening, reading
+           and reporting, with almost nothing to analyse
   realworld/  N copies drawn round-robin from the real pickle-family files PyPI packages ship
            (tests/fixtures/pypi: facenet-pytorch checkpoints, joblib's test pickles in every
            compression, NumPy's pickled generators and object arrays), names kept
@@ -34,6 +36,13 @@ for i in range(n_small):
         obj = {"lr": rng.random(), "steps": list(range(rng.randrange(5, 200))), "name": f"model-{i}"}
     with open(path, "wb") as f:
         pickle.dump(obj, f, protocol=i % 6)
+
+os.makedirs(f"{out}/tiny", exist_ok=True)
+for i in range(n_small):
+    path = f"{out}/tiny/t{i:05d}.pkl"
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(b"N.")
 
 # Real-world files: what packages on PyPI actually ship, copied under their own names.
 pypi = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "pypi")
