@@ -564,11 +564,11 @@ pub fn screen(
             if first_seen.get(i) != Some(&true) {
                 return (Vec::new(), [0; SHARDS + 1]);
             }
-            let mut g: Vec<Gram> = ngrams_of_hashes(hashes(i), max_n)
+            // Already sorted by hash (and distinct).
+            let g: Vec<Gram> = ngrams_of_hashes(hashes(i), max_n)
                 .into_iter()
                 .map(|(h, nn, pos)| (h, nn as u32, pos as u32))
                 .collect();
-            g.sort_unstable_by_key(|t| t.0);
             let mut bounds = [0u32; SHARDS + 1];
             for (s, b) in bounds.iter_mut().enumerate() {
                 *b = g.partition_point(|t| ((t.0 >> SHARD_SHIFT) as usize) < s) as u32;
