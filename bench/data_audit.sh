@@ -33,27 +33,7 @@ echo "== cleanlab"
 echo "== python + cleanlab import cost (one CLI-style call)"
 /usr/bin/time -f "%e s wall, %U s user" "$VENV/bin/python" -c "import sklearn.linear_model, cleanlab.filter" 2>&1 | tail -1 | tee "$OUT/import.txt"
 echo "== screening speed"
-"$VENV/bin/python" - "$OUT" "$SCALE" <<'PY'
-import csv, gzip, random, sys
-out, scale = sys.argv[1], int(sys.argv[2])
-rows = list(csv.reader(gzip.open(f"{out}/sets/spam_clean.csv.gz", "rt")))
-head, body = rows[0], rows[1:]
-r = random.Random(5)
-r.shuffle(body)
-half = len(body) // 2
-with open(f"{out}/screen_baseline.csv", "w", newline="") as f:
-    w = csv.writer(f); w.writerow(head); w.writerows(body[:half])
-with open(f"{out}/screen_batch10k.csv", "w", newline="") as f:
-    w = csv.writer(f); w.writerow(head + ["source"])
-    for i in range(10000):
-        x = body[half + r.randrange(len(body) - half)]
-        w.writerow([f"b{i}"] + x[1:] + [f"user{r.randrange(50)}"])
-with open(f"{out}/scale.csv", "w", newline="") as f:
-    w = csv.writer(f); w.writerow(head)
-    for i in range(scale):
-        x = body[r.randrange(len(body))]
-        w.writerow([f"s{i}"] + x[1:])
-PY
+"$VENV/bin/python" bench/data_screen_make.py "$OUT" "$SCALE"
 "$MODELGATE" data baseline "$OUT/screen_baseline.csv" --label label -o "$OUT/state.gz"
 /usr/bin/time -f "screen 10000 rows: %e s wall, %U s user, %M KB max RSS" "$MODELGATE" data screen "$OUT/state.gz" "$OUT/screen_batch10k.csv" --source source --format json -o "$OUT/screen.json" 2>&1 | tee "$OUT/screen.txt" || true
 "$VENV/bin/python" -c "import json; r=json.load(open('$OUT/screen.json')); print('screen verdict', r['verdict'], 'flagged', r['stats']['flagged_rows'])" | tee -a "$OUT/screen.txt" || true

@@ -10,28 +10,55 @@
 //! many rejected rows, and returns a verdict: `accept`, `quarantine` (use the batch without
 //! the flagged rows) or `reject`.
 //!
-//! The state is gzip-compressed JSON with a format version.
+//! The state is gzip-compressed JSON with a format version; its large tables are packed
+//! little-endian bytes in base64 strings (format version 2, see [`crate::packed`]).
 
 use crate::audit::{AuditOptions, Featurizer, prepare};
 use crate::cl::argmax;
-use crate::dup::{band_keys, content_hash, signature};
+use crate::dup::{band_keys, content_hash, content_hash_of_hashes, signature, signature_of_hashes};
 use crate::error::{DataError, Result};
-use crate::features::{Sparse, hashed_counts, ngram_hash, token_hash, tokenize};
+use crate::features::{hashed_counts_of, ngram_hash, token_hash};
 use crate::hash::mix;
 use crate::model::{Linear, ModelKind, fit_lr, oof_proba, stratified_folds};
+use crate::ngram_counts::U64Map;
 use crate::read::{Content, Limits, Records, Spec, read, read_npy};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
 use crate::stats::{binom_sf, chi2_sf};
+use crate::tokens::TokenTable;
 use crate::trigger::UnigramNb;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::Path;
 
-const STATE_VERSION: u32 = 1;
+/// Version 2 stores the large tables packed (see [`crate::packed`]); version 1 states (plain
+/// JSON arrays) still load.
+const STATE_VERSION: u32 = 2;
 const SKETCH_BITS: u32 = 20;
 const MAX_MINHASH_ROWS: usize = 500_000;
+/// The batch n-gram statistics are split into 2^SHARD_BITS shards by the top hash bits.
+const SHARD_BITS: u32 = 4;
+const SHARD_SHIFT: u32 = 64 - SHARD_BITS;
+const SHARDS: usize = 1 << SHARD_BITS;
+/// Cells of each shard's row-count sketch (one byte each, fits in a core's cache).
+const SHARD_SKETCH_BITS: u32 = 18;
+
+/// Shard `s` of a row's n-grams (sorted by hash, with the shard bounds).
+fn shard_part(row: &(Vec<Gram>, [u32; SHARDS + 1]), s: usize) -> &[Gram] {
+    let (g, b) = row;
+    match (b.get(s), b.get(s + 1)) {
+        (Some(&lo), Some(&hi)) => g.get(lo as usize..hi as usize).unwrap_or(&[]),
+        _ => &[],
+    }
+}
+
+/// Fewest batch rows (with the target label) of a new trigger.
+const MIN_TRIGGER_ROWS: u32 = 5;
+
+/// A distinct n-gram of a batch row: (hash, length, first position).
+type Gram = (u64, u32, u32);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum StateFeaturizer {
@@ -60,11 +87,15 @@ pub struct State {
     /// Background share of baseline rows whose NB argmax differs from the label.
     pub nb_disagreement: f64,
     /// Saturating document frequencies of word 1–3-grams, hashed into 2^20 cells.
+    #[serde(with = "crate::packed")]
     pub ngram_df: Vec<u16>,
     /// (content hash, class) of every baseline row.
+    #[serde(with = "crate::packed::pairs")]
     pub content: Vec<(u64, u32)>,
     /// (band key, baseline row) for MinHash near-duplicate lookups.
+    #[serde(with = "crate::packed::pairs")]
     pub bands: Vec<(u64, u32)>,
+    #[serde(with = "crate::packed")]
     pub row_labels: Vec<u32>,
     pub label_counts: Vec<usize>,
     /// Share of tokens in the second half of the baseline unseen in the first half.
@@ -77,6 +108,12 @@ pub struct State {
 
 fn ngrams(toks: &[String], max_n: usize) -> Vec<(u64, usize, usize)> {
     let hs: Vec<u64> = toks.iter().map(|t| token_hash(t)).collect();
+    ngrams_of_hashes(&hs, max_n)
+}
+
+/// The distinct word 1..=`max_n`-grams of a row given its token hashes: (hash, length,
+/// first position), sorted by hash.
+fn ngrams_of_hashes(hs: &[u64], max_n: usize) -> Vec<(u64, usize, usize)> {
     let mut v = Vec::new();
     for n in 1..=max_n {
         if hs.len() < n {
@@ -266,7 +303,7 @@ impl State {
             path: path.to_path_buf(),
             message: format!("not a modelgate baseline state: {e}"),
         })?;
-        if s.format != "modelgate-data-baseline" || s.version != STATE_VERSION {
+        if s.format != "modelgate-data-baseline" || !(1..=STATE_VERSION).contains(&s.version) {
             return Err(DataError::State {
                 path: path.to_path_buf(),
                 message: format!(
@@ -368,8 +405,9 @@ pub fn screen(
             }
         }
     }
-    // Features with the baseline's featuriser.
-    let (x, values): (Sparse, Option<Vec<Vec<f64>>>) = match (&state.featurizer, &records.content) {
+    // Every row tokenised once (words for text, `column=bin` tokens for numeric rows); the
+    // features, trigger n-grams, duplicate keys and drift statistics all come from this table.
+    let dense_values: Option<Vec<Vec<f64>>> = match (&state.featurizer, &records.content) {
         (StateFeaturizer::Dense { scaler, .. }, _) if vectors.is_some() => {
             let v = vectors.unwrap_or_default();
             if v.len() != n {
@@ -386,15 +424,10 @@ pub fn screen(
                     scaler.mean.len()
                 )));
             }
-            (scaler.transform(&v), Some(v))
+            Some(v)
         }
-        (StateFeaturizer::Text(idf), Content::Text(t)) => {
-            let counts: Vec<_> = t.iter().map(|s| hashed_counts(s, &idf.cfg)).collect();
-            (idf.transform(&counts), None)
-        }
-        (StateFeaturizer::Dense { scaler, .. }, Content::Features { values, .. }) => {
-            (scaler.transform(values), Some(values.clone()))
-        }
+        (StateFeaturizer::Text(_), Content::Text(_)) => None,
+        (StateFeaturizer::Dense { .. }, Content::Features { values, .. }) => Some(values.clone()),
         _ => {
             return Err(DataError::Invalid(format!(
                 "{}: the batch's content does not match the baseline (text vs numeric features)",
@@ -402,19 +435,60 @@ pub fn screen(
             )));
         }
     };
-    let tokens = |i: usize| -> Vec<String> {
-        match (&state.featurizer, &records.content) {
-            (StateFeaturizer::Text(_), Content::Text(t)) => {
-                t.get(i).map(|s| tokenize(s)).unwrap_or_default()
-            }
-            (StateFeaturizer::Dense { scaler, names }, _) => values
-                .as_ref()
-                .and_then(|v| v.get(i))
+    let table = match (&state.featurizer, &records.content, &dense_values) {
+        (StateFeaturizer::Text(_), Content::Text(t), _) => TokenTable::from_texts(n, &|i, s| {
+            s.push_str(t.get(i).map(String::as_str).unwrap_or(""));
+        }),
+        (StateFeaturizer::Dense { scaler, names }, _, Some(v)) => TokenTable::from_lists(n, &|i| {
+            v.get(i)
                 .map(|r| scaler.bin_tokens(names, r))
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        }
+                .unwrap_or_default()
+        }),
+        _ => TokenTable::default(),
     };
+    let row_hashes: Vec<Vec<u64>> = (0..n).into_par_iter().map(|i| table.hashes(i)).collect();
+    let hashes = |i: usize| -> &[u64] { row_hashes.get(i).map(Vec::as_slice).unwrap_or(&[]) };
+    // Baseline model probabilities, row by row in parallel (each row's arithmetic is the same
+    // as a sequential pass, so the report does not depend on the thread count).
+    let p: Vec<f64> = match (&state.featurizer, &dense_values) {
+        (StateFeaturizer::Text(idf), _) => (0..n)
+            .into_par_iter()
+            .map_init(
+                || (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()),
+                |(words, buckets, counts, idx, val), i| {
+                    words.clear();
+                    if idf.cfg.char_ngrams {
+                        words.extend(table.ids(i).iter().map(|&id| table.word(id).to_string()));
+                    }
+                    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+                    counts.clear();
+                    hashed_counts_of(hashes(i), &w, &idf.cfg, buckets, counts);
+                    idx.clear();
+                    val.clear();
+                    idf.transform_row(counts, idx, val);
+                    state.model.proba(idx, val)
+                },
+            )
+            .flatten_iter()
+            .collect(),
+        (StateFeaturizer::Dense { scaler, .. }, Some(v)) => {
+            let x = scaler.transform(v);
+            (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    let (idx, val) = x.row(i);
+                    state.model.proba(idx, val)
+                })
+                .flatten_iter()
+                .collect()
+        }
+        _ => vec![0.0; n * k],
+    };
+    if p.len() != n * k {
+        return Err(DataError::Invalid(
+            "internal: baseline model returned a wrong number of class probabilities".into(),
+        ));
+    }
     let max_n = if matches!(state.featurizer, StateFeaturizer::Text(_)) {
         3
     } else {
@@ -440,17 +514,16 @@ pub fn screen(
     }
 
     // 1. Disagreement with the baseline model (confident off-diagonal rows).
-    let mut p = vec![0f64; n * k];
     let mut n_dis = 0usize;
     for i in 0..n {
-        let (idx, val) = x.row(i);
-        let pr = state.model.proba(idx, val);
-        p[i * k..i * k + k].copy_from_slice(&pr);
+        let Some(pr) = p.get(i * k..i * k + k) else {
+            continue;
+        };
         let Some(&yi) = y.get(i) else { continue };
         if yi >= k {
             continue;
         }
-        let j = argmax(&pr);
+        let j = argmax(pr);
         if j != yi && pr[j] >= state.thresholds[j] - 1e-6 {
             n_dis += 1;
             col.add(
@@ -472,120 +545,223 @@ pub fn screen(
 
     // 2. New trigger n-grams (batch statistics, ablation with the baseline NB).
     // n-gram statistics over distinct rows (a row repeated in the batch counts once).
-    let mut stats: HashMap<u64, GramStat> = HashMap::new();
-    let mut row_grams: Vec<Vec<(u64, usize, usize)>> = Vec::with_capacity(n);
-    let mut seen_rows: HashSet<u64> = HashSet::new();
-    for i in 0..n {
-        let toks = tokens(i);
-        if !seen_rows.insert(content_hash(&toks)) {
-            row_grams.push(Vec::new());
-            continue;
-        }
-        let g = ngrams(&toks, max_n);
-        let yi = y.get(i).copied().unwrap_or(usize::MAX);
-        for &(h, nn, pos) in &g {
-            let e = stats.entry(h).or_insert_with(|| (vec![0; k], (i, pos, nn)));
-            if yi < k {
-                e.0[yi] += 1;
-            }
-        }
-        row_grams.push(g);
-    }
-    let row_hashes: Vec<Vec<u64>> = (0..n)
-        .map(|i| tokens(i).iter().map(|t| token_hash(t)).collect())
+    let row_content: Vec<u64> = row_hashes
+        .par_iter()
+        .map(|hs| content_hash_of_hashes(hs))
         .collect();
-    // Per row: baseline NB scores and sorted token counts (for O(words) ablation).
-    let row_base: Vec<Vec<f64>> = row_hashes.iter().map(|hs| state.nb.scores(hs)).collect();
-    let row_counts: Vec<Vec<(u64, f64)>> = row_hashes
+    let mut seen_rows: U64Map<()> = U64Map::default();
+    let first_seen: Vec<bool> = row_content
         .iter()
-        .map(|hs| {
-            let mut v = hs.clone();
-            v.sort_unstable();
-            let mut out: Vec<(u64, f64)> = Vec::new();
-            for h in v {
-                match out.last_mut() {
-                    Some((lh, c)) if *lh == h => *c += 1.0,
-                    _ => out.push((h, 1.0)),
-                }
+        .map(|&c| seen_rows.insert(c, ()).is_none())
+        .collect();
+    drop(seen_rows);
+    // Each distinct row's n-grams, sorted by hash (so that each shard below is a contiguous
+    // range of every row's list).
+    // With each row: where each hash shard starts in its list (`bounds[s]..bounds[s + 1]`).
+    let row_grams: Vec<(Vec<Gram>, [u32; SHARDS + 1])> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if first_seen.get(i) != Some(&true) {
+                return (Vec::new(), [0; SHARDS + 1]);
             }
-            out
+            // Already sorted by hash (and distinct).
+            let g: Vec<Gram> = ngrams_of_hashes(hashes(i), max_n)
+                .into_iter()
+                .map(|(h, nn, pos)| (h, nn as u32, pos as u32))
+                .collect();
+            let mut bounds = [0u32; SHARDS + 1];
+            for (s, b) in bounds.iter_mut().enumerate() {
+                *b = g.partition_point(|t| ((t.0 >> SHARD_SHIFT) as usize) < s) as u32;
+            }
+            (g, bounds)
         })
         .collect();
-    let mut cands: Vec<(u64, usize, u32)> = Vec::new();
-    for (h, (c, _)) in &stats {
-        let df: u32 = c.iter().sum();
-        if df < 3 {
-            continue;
-        }
-        let t = (0..k)
-            .max_by_key(|&j| (c[j], std::cmp::Reverse(j)))
-            .unwrap_or(0);
-        if f64::from(c[t]) / f64::from(df) >= 0.9 {
-            cands.push((*h, t, df));
-        }
-    }
+    // The n-gram statistics in hash shards, built in parallel; each shard reads the rows in
+    // order, so first occurrences are those of a sequential pass. A first pass counts rows per
+    // n-gram in a small saturating sketch (never below the true count), so that only n-grams
+    // that can reach the 3 rows of a candidate enter the exact tables.
+    let shards: Vec<GramShard> = (0..SHARDS)
+        .into_par_iter()
+        .map(|s| {
+            let mut sketch = vec![0u8; 1 << SHARD_SKETCH_BITS];
+            let sk = |h: u64| (mix(h ^ 0x5c) & ((1 << SHARD_SKETCH_BITS) - 1)) as usize;
+            for row in &row_grams {
+                for &(h, _, _) in shard_part(row, s) {
+                    if let Some(c) = sketch.get_mut(sk(h)) {
+                        *c = c.saturating_add(1);
+                    }
+                }
+            }
+            let mut sh = GramShard::default();
+            for (i, row) in row_grams.iter().enumerate() {
+                let yi = y.get(i).copied().unwrap_or(usize::MAX);
+                for &(h, nn, pos) in shard_part(row, s) {
+                    if sketch.get(sk(h)).is_some_and(|&c| c >= 3) {
+                        sh.add(h, k, yi, (i, pos as usize, nn as usize));
+                    }
+                }
+            }
+            sh
+        })
+        .collect();
+    let mut cands: Vec<(u64, usize, u32, u32)> = shards
+        .par_iter()
+        .flat_map_iter(|sh| sh.candidates(k))
+        .collect();
     cands.sort_unstable();
-    let cand_set: HashSet<u64> = cands.iter().map(|c| c.0).collect();
-    let mut postings: HashMap<u64, Vec<(usize, usize, usize)>> = HashMap::new();
-    for (i, grams) in row_grams.iter().enumerate() {
-        for &(h, nn, pos) in grams {
-            if cand_set.contains(&h) {
-                postings.entry(h).or_default().push((i, nn, pos));
+    let cand_set: U64Map<()> = cands.iter().map(|c| (c.0, ())).collect();
+    let postings_shards: Vec<U64Map<Vec<(usize, usize, usize)>>> = (0..SHARDS)
+        .into_par_iter()
+        .map(|s| {
+            let mut post: U64Map<Vec<(usize, usize, usize)>> = U64Map::default();
+            for (i, row) in row_grams.iter().enumerate() {
+                for &(h, nn, pos) in shard_part(row, s) {
+                    if cand_set.contains_key(&h) {
+                        post.entry(h)
+                            .or_default()
+                            .push((i, nn as usize, pos as usize));
+                    }
+                }
+            }
+            post
+        })
+        .collect();
+    let postings = |h: u64| -> &[(usize, usize, usize)] {
+        postings_shards
+            .get((h >> SHARD_SHIFT) as usize)
+            .and_then(|m| m.get(&h))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    };
+    // Per row in a posting list: baseline NB scores and sorted token counts (for O(words)
+    // ablation).
+    let mut needed = vec![false; n];
+    for &(h, _, _, nt) in &cands {
+        if nt < MIN_TRIGGER_ROWS {
+            continue;
+        }
+        for &(i, _, _) in postings(h) {
+            if let Some(f) = needed.get_mut(i) {
+                *f = true;
             }
         }
     }
+    // Per row in a posting list: baseline NB scores, sorted token counts and each distinct
+    // word's score terms (ablating an n-gram subtracts its words' terms, O(words)).
+    let row_nb: Vec<Option<RowNb>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if needed.get(i) != Some(&true) {
+                return None;
+            }
+            let hs = hashes(i);
+            let mut v = hs.to_vec();
+            v.sort_unstable();
+            let mut counts: Vec<(u64, f64)> = Vec::new();
+            for h in v {
+                match counts.last_mut() {
+                    Some((lh, c)) if *lh == h => *c += 1.0,
+                    _ => counts.push((h, 1.0)),
+                }
+            }
+            Some(RowNb {
+                base: state.nb.scores(hs),
+                terms: state.nb.word_term_table(&counts),
+                counts,
+            })
+        })
+        .collect();
     let m = cands.len().max(1) as f64;
-    let mut triggers: Vec<NewTrigger> = Vec::new();
-    for &(h, t, df) in &cands {
-        let base_df = state.ngram_df.get(cell(h)).copied().unwrap_or(0);
-        let mut rows = Vec::new();
-        let mut dis = 0usize;
-        let mut pairs: HashSet<(u64, u64)> = HashSet::new();
-        for &(i, g1, g2) in postings.get(&h).map(Vec::as_slice).unwrap_or(&[]) {
-            if y.get(i) != Some(&t) {
-                continue;
+    let triggers: Vec<NewTrigger> = cands
+        .par_iter()
+        .filter_map(|&(h, t, df, nt)| {
+            // Both kinds of trigger need at least MIN_TRIGGER_ROWS rows with the target label
+            // (the rows tested below); fewer cannot qualify, so they are not tested (they still
+            // count in the Bonferroni factor m).
+            if nt < MIN_TRIGGER_ROWS {
+                return None;
             }
-            let g = (h, g1, g2);
-            let Some(hs) = row_hashes.get(i) else {
-                continue;
-            };
-            let (pos, nn) = (g.2, g.1);
-            pairs.insert((
-                if pos > 0 { hs[pos - 1] } else { 0 },
-                hs.get(pos + nn).copied().unwrap_or(0),
-            ));
-            let wc = crate::trigger::ablated_word_counts(&hs[pos..pos + nn], &row_counts[i]);
-            let terms = state.nb.word_terms(&wc, None, hs.len() as f64);
-            let s: Vec<f64> = row_base[i].iter().zip(&terms).map(|(b, t)| b - t).collect();
-            if argmax(&s) != t {
-                dis += 1;
+            let base_df = state.ngram_df.get(cell(h)).copied().unwrap_or(0);
+            let mut rows = Vec::new();
+            let mut dis = 0usize;
+            let mut pairs: Vec<(u64, u64)> = Vec::new();
+            let mut words: Vec<u64> = Vec::new();
+            let mut at: Vec<Option<usize>> = Vec::new();
+            let mut s = vec![0f64; k];
+            for &(i, nn, pos) in postings(h) {
+                if y.get(i) != Some(&t) {
+                    continue;
+                }
+                let hs = hashes(i);
+                let Some(rn) = row_nb.get(i).and_then(Option::as_ref) else {
+                    continue;
+                };
+                let Some(gram) = hs.get(pos..pos + nn) else {
+                    continue;
+                };
+                pairs.push((
+                    if pos > 0 { hs[pos - 1] } else { 0 },
+                    hs.get(pos + nn).copied().unwrap_or(0),
+                ));
+                // The row's scores without the n-gram's words (each distinct word once).
+                words.clear();
+                words.extend_from_slice(gram);
+                words.sort_unstable();
+                words.dedup();
+                at.clear();
+                at.extend(
+                    words
+                        .iter()
+                        .map(|&w| rn.counts.binary_search_by(|x| x.0.cmp(&w)).ok()),
+                );
+                for (c, sc) in s.iter_mut().enumerate() {
+                    let term: f64 = words
+                        .iter()
+                        .zip(&at)
+                        .map(|(&w, j)| match j {
+                            Some(j) => rn.terms.get(j * k + c).copied().unwrap_or(0.0),
+                            None => state.nb.word_terms(&[(w, 0.0)], None, 0.0)[c],
+                        })
+                        .sum();
+                    *sc = rn.base.get(c).copied().unwrap_or(0.0) - term;
+                }
+                if argmax(&s) != t {
+                    dis += 1;
+                }
+                rows.push(i);
             }
-            rows.push(i);
-        }
-        if rows.is_empty() {
-            continue;
-        }
-        let pval = (binom_sf(dis as u64, rows.len() as u64, state.nb_disagreement) * m).min(1.0);
-        let dirty = dis * 2 >= rows.len() && pval < 1e-3 && rows.len() >= 5;
-        // Clean-label: absent from the baseline, pure, frequent, inserted in diverse contexts.
-        let diversity = pairs.len() as f64 / rows.len() as f64;
-        let clean = !dirty
-            && base_df == 0
-            && rows.len() as u32 == df
-            && df >= 5.max((n / 50) as u32)
-            && diversity >= 0.9;
-        if dirty || clean {
-            let name = stats
-                .get(&h)
-                .map(|s| {
-                    let (r, pos, nn) = s.1;
-                    let toks = tokens(r);
-                    toks.get(pos..pos + nn)
-                        .map(|w| w.join(" "))
-                        .unwrap_or_default()
+            pairs.sort_unstable();
+            pairs.dedup();
+            if rows.is_empty() {
+                return None;
+            }
+            let pval =
+                (binom_sf(dis as u64, rows.len() as u64, state.nb_disagreement) * m).min(1.0);
+            let dirty =
+                dis * 2 >= rows.len() && pval < 1e-3 && rows.len() >= MIN_TRIGGER_ROWS as usize;
+            // Clean-label: absent from the baseline, pure, frequent, inserted in diverse
+            // contexts.
+            let diversity = pairs.len() as f64 / rows.len() as f64;
+            let clean = !dirty
+                && base_df == 0
+                && rows.len() as u32 == df
+                && df >= MIN_TRIGGER_ROWS.max((n / 50) as u32)
+                && diversity >= 0.9;
+            if !(dirty || clean) {
+                return None;
+            }
+            let name = shards
+                .get((h >> SHARD_SHIFT) as usize)
+                .and_then(|sh| sh.first(h))
+                .map(|(r, pos, nn)| {
+                    if table.ids(r).len() >= pos + nn {
+                        table.phrase(r, pos, nn)
+                    } else {
+                        String::new()
+                    }
                 })
                 .unwrap_or_default();
-            triggers.push(NewTrigger {
+            Some(NewTrigger {
                 name,
                 target: t,
                 rows,
@@ -594,9 +770,14 @@ pub fn screen(
                 dirty,
                 base_df: u32::from(base_df),
                 aliases: Vec::new(),
-            });
-        }
-    }
+            })
+        })
+        .collect();
+    drop(row_nb);
+    drop(postings_shards);
+    drop(shards);
+    drop(row_grams);
+    let mut triggers = triggers;
     // Merge n-grams with (nearly) the same rows; the most frequent, then longest, names it.
     triggers.sort_by(|a, b| {
         b.rows
@@ -654,46 +835,64 @@ pub fn screen(
         });
     }
 
-    // 3. Duplicates of and contradictions with baseline rows (exact and MinHash).
-    let content: HashMap<u64, u32> = state.content.iter().copied().collect();
+    // 3. Duplicates of and contradictions with baseline rows (exact and MinHash); the lookups
+    // run in parallel, the findings are added in row order.
+    let content: U64Map<u32> = state.content.iter().copied().collect();
+    let matches: Vec<BaselineMatch> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let Some(&yi) = y.get(i) else {
+                return BaselineMatch::None;
+            };
+            let hs = hashes(i);
+            if yi >= k || hs.is_empty() {
+                return BaselineMatch::None;
+            }
+            if let Some(&bl) = row_content.get(i).and_then(|c| content.get(c)) {
+                return BaselineMatch::Exact(bl);
+            }
+            if let Some(sig) = signature_of_hashes(hs, 2) {
+                let mut hits: BTreeMap<u32, usize> = BTreeMap::new();
+                for key in band_keys(&sig) {
+                    let start = state.bands.partition_point(|b| b.0 < key);
+                    for b in state.bands[start..]
+                        .iter()
+                        .take_while(|b| b.0 == key)
+                        .take(64)
+                    {
+                        *hits.entry(b.1).or_default() += 1;
+                    }
+                }
+                if let Some((&row, &h)) = hits.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                    && h >= 4
+                    && let Some(&bl) = state.row_labels.get(row as usize)
+                    && bl as usize != yi
+                {
+                    return BaselineMatch::Near { row, shared: h, bl };
+                }
+            }
+            BaselineMatch::None
+        })
+        .collect();
     let mut conflicts = 0usize;
     let mut exact_dups = 0usize;
-    for i in 0..n {
-        let Some(&yi) = y.get(i) else { continue };
+    for (i, mt) in matches.iter().enumerate() {
+        let yi = y.get(i).copied().unwrap_or(usize::MAX);
         if yi >= k {
             continue;
         }
-        let toks = tokens(i);
-        if toks.is_empty() {
-            continue;
-        }
-        if let Some(&bl) = content.get(&content_hash(&toks)) {
-            exact_dups += 1;
-            if bl as usize != yi {
-                conflicts += 1;
-                col.add(i, reason::BASELINE_CONFLICT, 0.95, json!({"given": classes[yi], "baseline_label": classes.get(bl as usize), "match": "exact"}));
-            }
-            continue;
-        }
-        if let Some(sig) = signature(&toks, 2) {
-            let mut hits: BTreeMap<u32, usize> = BTreeMap::new();
-            for key in band_keys(&sig) {
-                let start = state.bands.partition_point(|b| b.0 < key);
-                for b in state.bands[start..]
-                    .iter()
-                    .take_while(|b| b.0 == key)
-                    .take(64)
-                {
-                    *hits.entry(b.1).or_default() += 1;
+        match *mt {
+            BaselineMatch::None => {}
+            BaselineMatch::Exact(bl) => {
+                exact_dups += 1;
+                if bl as usize != yi {
+                    conflicts += 1;
+                    col.add(i, reason::BASELINE_CONFLICT, 0.95, json!({"given": classes[yi], "baseline_label": classes.get(bl as usize), "match": "exact"}));
                 }
             }
-            if let Some((&row, &h)) = hits.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                && h >= 4
-                && let Some(&bl) = state.row_labels.get(row as usize)
-                && bl as usize != yi
-            {
+            BaselineMatch::Near { row, shared, bl } => {
                 conflicts += 1;
-                col.add(i, reason::BASELINE_CONFLICT, 0.85, json!({"given": classes[yi], "baseline_label": classes.get(bl as usize), "match": "near", "baseline_row": row, "bands_shared": h}));
+                col.add(i, reason::BASELINE_CONFLICT, 0.85, json!({"given": classes[yi], "baseline_label": classes.get(bl as usize), "match": "near", "baseline_row": row, "bands_shared": shared}));
             }
         }
     }
@@ -734,16 +933,25 @@ pub fn screen(
                 100.0 * max_shift
             ));
         }
-        let (mut new_tok, mut tot) = (0usize, 0usize);
-        for i in 0..n {
-            for t in tokens(i) {
-                tot += 1;
-                let h = token_hash(&t);
-                if (0..k).all(|c| state.nb.count(h, c) == 0.0) {
-                    new_tok += 1;
-                }
-            }
-        }
+        // Whether each distinct token is unseen by the baseline NB, then counted per row.
+        let new_word: Vec<bool> = (0..table.vocabulary() as u32)
+            .into_par_iter()
+            .map(|id| {
+                let h = table.hash_of(id);
+                (0..k).all(|c| state.nb.count(h, c) == 0.0)
+            })
+            .collect();
+        let new_tok: usize = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                table
+                    .ids(i)
+                    .iter()
+                    .filter(|&&id| new_word.get(id as usize) == Some(&true))
+                    .count()
+            })
+            .sum();
+        let tot = table.len();
         let rate = if tot > 0 {
             new_tok as f64 / tot as f64
         } else {
@@ -874,8 +1082,83 @@ pub fn screen(
     })
 }
 
-/// Label counts of a batch n-gram and where it first occurs (row, position, length).
-type GramStat = (Vec<u32>, (usize, usize, usize));
+/// Batch n-gram statistics of one hash shard: per n-gram its label counts and where it first
+/// occurs (row, position, length).
+#[derive(Default)]
+struct GramShard {
+    slot: U64Map<u32>,
+    /// `counts[slot * k + label]`.
+    counts: Vec<u32>,
+    first: Vec<(usize, usize, usize)>,
+    hashes: Vec<u64>,
+}
+
+impl GramShard {
+    fn add(&mut self, h: u64, k: usize, y: usize, at: (usize, usize, usize)) {
+        let s = *self.slot.entry(h).or_insert_with(|| {
+            self.counts.extend(std::iter::repeat_n(0, k));
+            self.first.push(at);
+            self.hashes.push(h);
+            (self.hashes.len() - 1) as u32
+        }) as usize;
+        if y < k
+            && let Some(c) = self.counts.get_mut(s * k + y)
+        {
+            *c = c.saturating_add(1);
+        }
+    }
+
+    fn first(&self, h: u64) -> Option<(usize, usize, usize)> {
+        self.slot
+            .get(&h)
+            .and_then(|&s| self.first.get(s as usize))
+            .copied()
+    }
+
+    /// N-grams in at least 3 distinct rows, at least 90% of them with one label: (hash,
+    /// label, rows, rows with that label).
+    fn candidates(&self, k: usize) -> Vec<(u64, usize, u32, u32)> {
+        let mut out = Vec::new();
+        for (s, &h) in self.hashes.iter().enumerate() {
+            let Some(c) = self.counts.get(s * k..(s + 1) * k) else {
+                continue;
+            };
+            let df: u32 = c.iter().sum();
+            if df < 3 {
+                continue;
+            }
+            let t = (0..k)
+                .max_by_key(|&j| (c[j], std::cmp::Reverse(j)))
+                .unwrap_or(0);
+            if f64::from(c[t]) / f64::from(df) >= 0.9 {
+                out.push((h, t, df, c[t]));
+            }
+        }
+        out
+    }
+}
+
+/// A batch row's naive Bayes evidence for the ablation test.
+struct RowNb {
+    base: Vec<f64>,
+    /// Distinct token hashes with their counts, sorted by hash.
+    counts: Vec<(u64, f64)>,
+    /// `terms[j * k + c]`: what `counts[j]` contributes to class c.
+    terms: Vec<f64>,
+}
+
+/// A batch row's match in the baseline.
+enum BaselineMatch {
+    None,
+    /// Same normalised content as a baseline row of this class.
+    Exact(u32),
+    /// A MinHash near-duplicate of a baseline row with another label.
+    Near {
+        row: u32,
+        shared: usize,
+        bl: u32,
+    },
+}
 
 /// A trigger n-gram found in a batch.
 struct NewTrigger {

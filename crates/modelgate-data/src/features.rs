@@ -257,6 +257,7 @@ pub struct Idf {
     pub cfg: FeatureConfig,
     pub n_docs: u64,
     /// idf per bucket; 0 for a bucket dropped by `min_df`.
+    #[serde(with = "crate::packed")]
     pub idf: Vec<f32>,
 }
 

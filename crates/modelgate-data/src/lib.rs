@@ -25,6 +25,7 @@ pub mod hash;
 pub mod logistic_dual;
 pub mod model;
 pub mod ngram_counts;
+pub mod packed;
 pub mod read;
 pub mod render;
 pub mod report;

@@ -24,8 +24,10 @@ pub enum ModelKind {
 pub struct Linear {
     pub k: usize,
     /// Feature bucket -> compact row of `w` (u32::MAX = unseen in training).
+    #[serde(with = "crate::packed")]
     pub map: Vec<u32>,
     /// Compact weights, row-major (feature, class).
+    #[serde(with = "crate::packed")]
     pub w: Vec<f32>,
     pub b: Vec<f32>,
 }

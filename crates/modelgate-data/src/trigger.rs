@@ -81,6 +81,7 @@ pub struct CleanLabelCandidate {
 pub struct UnigramNb {
     pub k: usize,
     pub bits: u32,
+    #[serde(with = "crate::packed")]
     pub counts: Vec<f32>,
     pub class_rows: Vec<f64>,
     pub alpha: f64,
@@ -195,14 +196,36 @@ impl UnigramNb {
                 let denom = tot.max(0.0) + self.alpha * self.used;
                 words
                     .iter()
-                    .map(|&(h, cnt)| {
-                        let num =
-                            (self.count(h, c) - if mine { cnt } else { 0.0 }).max(0.0) + self.alpha;
-                        cnt * (num / denom).ln()
-                    })
+                    .map(|&(h, cnt)| self.word_term(h, cnt, c, mine, denom))
                     .sum()
             })
             .collect()
+    }
+
+    /// What one word (`cnt` times in the row) contributes to class c's score.
+    fn word_term(&self, h: u64, cnt: f64, c: usize, mine: bool, denom: f64) -> f64 {
+        let num = (self.count(h, c) - if mine { cnt } else { 0.0 }).max(0.0) + self.alpha;
+        cnt * (num / denom).ln()
+    }
+
+    /// [`word_terms`](Self::word_terms) of each word separately (own = None): `out[j * k +
+    /// c]` is what `words[j]` contributes to class c. Summing entries of this table in the
+    /// order of a word list gives exactly the sums of `word_terms` on that list.
+    pub fn word_term_table(&self, words: &[(u64, f64)]) -> Vec<f64> {
+        let k = self.k;
+        let denoms: Vec<f64> = (0..k)
+            .map(|c| {
+                let tot = self.totals.get(c).copied().unwrap_or(0.0);
+                tot.max(0.0) + self.alpha * self.used
+            })
+            .collect();
+        let mut out = Vec::with_capacity(words.len() * k);
+        for &(h, cnt) in words {
+            for (c, &denom) in denoms.iter().enumerate() {
+                out.push(self.word_term(h, cnt, c, false, denom));
+            }
+        }
+        out
     }
 }
 
@@ -615,25 +638,6 @@ pub fn find_triggers(
         candidates_tested: cand.len(),
         nb,
     }
-}
-
-/// The distinct words of an n-gram with each word's count in the row (`counts` is sorted by
-/// word hash): what ablating the n-gram removes from the row's evidence.
-pub(crate) fn ablated_word_counts(ngram: &[u64], counts: &[(u64, f64)]) -> Vec<(u64, f64)> {
-    let mut words = ngram.to_vec();
-    words.sort_unstable();
-    words.dedup();
-    words
-        .into_iter()
-        .map(|w| {
-            let c = counts
-                .binary_search_by(|x| x.0.cmp(&w))
-                .ok()
-                .and_then(|j| counts.get(j))
-                .map_or(0.0, |x| x.1);
-            (w, c)
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -218,3 +218,131 @@ fn npz_archives_give_the_same_vectors_and_clear_errors() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap_or_else(|e| panic!("{e}"));
     assert!(modelgate_data::read::read_npy(&cut, &limits).is_err());
 }
+
+/// The JSON report without its timing.
+fn report_json(r: &modelgate_data::Report) -> String {
+    let mut r = r.clone();
+    r.stats.seconds = 0.0;
+    modelgate_data::render::json(&r)
+}
+
+/// Version-2 states pack their large tables; they load back exactly, and a version-1 state
+/// (the same tables as plain JSON arrays) still loads and screens to the same report.
+#[test]
+fn states_round_trip_and_old_states_still_load() {
+    let state = baseline("stream_baseline.csv.gz", None);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("state.gz");
+    state.save(&path).unwrap_or_else(|e| panic!("{e}"));
+    let back = State::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.version, 2);
+    assert_eq!(back.model.map, state.model.map);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&back.model.w), bits(&state.model.w));
+    assert_eq!(bits(&back.nb.counts), bits(&state.nb.counts));
+    let idf = |s: &State| match &s.featurizer {
+        modelgate_data::baseline::StateFeaturizer::Text(i) => bits(&i.idf),
+        _ => Vec::new(),
+    };
+    assert!(!idf(&state).is_empty());
+    assert_eq!(idf(&back), idf(&state));
+    assert_eq!(back.ngram_df, state.ngram_df);
+    assert_eq!(back.content, state.content);
+    assert_eq!(back.bands, state.bands);
+    assert_eq!(back.row_labels, state.row_labels);
+    // The same state in the version-1 layout (plain JSON arrays).
+    let mut v1 = serde_json::to_value(&state).unwrap_or_else(|e| panic!("{e}"));
+    v1["version"] = serde_json::json!(1);
+    v1["model"]["map"] = serde_json::json!(state.model.map);
+    v1["model"]["w"] = serde_json::json!(state.model.w);
+    v1["nb"]["counts"] = serde_json::json!(state.nb.counts);
+    if let modelgate_data::baseline::StateFeaturizer::Text(i) = &state.featurizer {
+        v1["featurizer"]["Text"]["idf"] = serde_json::json!(i.idf);
+    }
+    v1["ngram_df"] = serde_json::json!(state.ngram_df);
+    v1["content"] = serde_json::json!(state.content);
+    v1["bands"] = serde_json::json!(state.bands);
+    v1["row_labels"] = serde_json::json!(state.row_labels);
+    let old = dir.path().join("old.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&old).unwrap_or_else(|e| panic!("{e}")),
+        flate2::Compression::fast(),
+    );
+    serde_json::to_writer(&mut gz, &v1).unwrap_or_else(|e| panic!("{e}"));
+    gz.finish().unwrap_or_else(|e| panic!("{e}"));
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size(&path) < size(&old),
+        "{} vs {}",
+        size(&path),
+        size(&old)
+    );
+    let old_state = State::load(&old).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(old_state.version, 1);
+    let batch = fixture("stream_batch_trigger05.csv.gz");
+    let screen = |s: &State| {
+        screen_file(s, &batch, None, Some("source"), None, 0.05).unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(
+        report_json(&screen(&old_state)),
+        report_json(&screen(&back))
+    );
+    // A corrupt packed table is a clear error.
+    let mut bad = serde_json::to_value(&state).unwrap_or_else(|e| panic!("{e}"));
+    bad["ngram_df"] = serde_json::json!("AQAAEAA=");
+    let badp = dir.path().join("bad.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&badp).unwrap_or_else(|e| panic!("{e}")),
+        flate2::Compression::fast(),
+    );
+    serde_json::to_writer(&mut gz, &bad).unwrap_or_else(|e| panic!("{e}"));
+    gz.finish().unwrap_or_else(|e| panic!("{e}"));
+    let e = State::load(&badp)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("packed table"), "{e}");
+}
+
+/// The screen runs its per-row work in parallel; the report does not depend on the number of
+/// threads (text and numeric baselines).
+#[test]
+fn screen_reports_do_not_depend_on_the_thread_count() {
+    let text = baseline("stream_baseline.csv.gz", None);
+    let vec = baseline("vec_baseline.csv", Some("vec_baseline.npy"));
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        pool.install(|| {
+            let mut out = Vec::new();
+            for name in ["clean", "flip10", "trigger05", "cleanlabel05"] {
+                let r = screen_file(
+                    &text,
+                    &fixture(&format!("stream_batch_{name}.csv.gz")),
+                    None,
+                    Some("source"),
+                    None,
+                    0.05,
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+                out.push(report_json(&r));
+            }
+            let r = screen_file(
+                &vec,
+                &fixture("vec_batch_flip10.csv"),
+                Some(&fixture("vec_batch_clean.npy")),
+                None,
+                None,
+                0.05,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            out.push(report_json(&r));
+            out
+        })
+    };
+    let one = run(1);
+    assert!(one[2].contains("new-trigger"));
+    assert_eq!(one, run(3));
+}
