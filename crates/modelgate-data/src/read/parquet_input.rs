@@ -367,7 +367,8 @@ fn read_rows(path: &Path, file: std::fs::File, spec: &Spec, limits: &Limits) -> 
     if spec.text.is_none() && spec.features.is_none() && !spec.vectors {
         let first = match iter.peek() {
             Some(Ok(row)) => Some(row_json(path, 1, row, limits)?),
-            _ => None,
+            Some(Err(e)) => return Err(bad(path, format!("row 1: {e}"))),
+            None => None,
         };
         if first.as_ref().and_then(super::chat_layout).is_some() {
             return read_json_rows(path, iter, spec, limits);
