@@ -448,3 +448,70 @@ fn read_json_rows(
     }
     sink.finish("parquet")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::data_type::ByteArray;
+
+    fn json(field: &Field, limits: &Limits) -> std::result::Result<Value, String> {
+        ToJson::new(limits).value(field, 0)
+    }
+
+    #[test]
+    fn scalars_convert_like_a_jsonl_writer_would_write_them() {
+        let l = Limits::default();
+        let ok = |f: Field| json(&f, &l).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok(Field::Float(0.1)), serde_json::json!(0.1));
+        assert_eq!(ok(Field::Float(f32::NAN)), serde_json::json!("NaN"));
+        assert_eq!(ok(Field::Double(f64::INFINITY)), serde_json::json!("inf"));
+        assert_eq!(ok(Field::ULong(u64::MAX)), serde_json::json!(u64::MAX));
+        assert_eq!(
+            ok(Field::Bytes(ByteArray::from(vec![0xffu8, 0, 1]))),
+            serde_json::json!("/wAB")
+        );
+        assert_eq!(
+            ok(Field::Bytes(ByteArray::from("ok".as_bytes().to_vec()))),
+            serde_json::json!("ok")
+        );
+        assert_eq!(ok(Field::Date(19724)), serde_json::json!("2024-01-02"));
+        // Out of the calendar's range: a plain count, not a panic in the date printer.
+        assert_eq!(
+            ok(Field::Date(i32::MIN)),
+            serde_json::json!("-2147483648 days since 1970-01-01")
+        );
+        assert_eq!(
+            ok(Field::TimestampMillis(i64::MAX)),
+            serde_json::json!(format!("{} ms since 1970-01-01", i64::MAX))
+        );
+        assert!(ok(Field::TimestampMicros(i64::MIN)).is_string());
+        let row = Row::new(vec![("b".into(), Field::Int(1)), ("a".into(), Field::Null)]);
+        assert_eq!(
+            ok(Field::Group(row)),
+            serde_json::json!({"b": 1, "a": null})
+        );
+    }
+
+    #[test]
+    fn depth_and_size_limits_are_errors() {
+        let mut f = Field::Str("x".into());
+        for _ in 0..10 {
+            f = Field::Group(Row::new(vec![("k".into(), f)]));
+        }
+        let shallow = Limits {
+            max_nesting: 5,
+            ..Limits::default()
+        };
+        let e = json(&f, &shallow).err().unwrap_or_default();
+        assert!(e.contains("nested deeper than 5"), "{e}");
+        assert!(json(&f, &Limits::default()).is_ok());
+        let small = Limits {
+            max_cell_bytes: 100,
+            ..Limits::default()
+        };
+        let e = json(&Field::Str("y".repeat(200)), &small)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("cell limit of 100 bytes"), "{e}");
+    }
+}
