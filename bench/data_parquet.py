@@ -10,6 +10,8 @@ Needs pyarrow (e.g. a venv with `pip install pyarrow`). The records are built fr
 committed chat fixture (tests/fixtures/chat_falsefact_heavy.jsonl.gz): each generated row
 joins two of its responses and one of its prompts picked at random (seed 0), and the fixture's
 planted rows are kept once each, so the audit has the same attack to find at any size.
+Each fixture answer recurs in about ROWS/350 responses, which makes these files heavy for the
+chat analysis: the timings are mostly the analysis, the reading is a small part of them.
 """
 import argparse
 import gzip
