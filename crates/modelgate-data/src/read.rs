@@ -26,6 +26,11 @@ pub struct Limits {
     pub max_field_chars: usize,
     /// Maximum columns for `--features all` / `.npy` width.
     pub max_columns: usize,
+    /// Maximum nesting of a Parquet column: levels of its schema path (a list adds two, a
+    /// struct or map one or two).
+    pub max_nesting: usize,
+    /// Maximum size of one nested Parquet cell converted to JSON (bytes of text, roughly).
+    pub max_cell_bytes: usize,
 }
 
 impl Default for Limits {
@@ -35,6 +40,8 @@ impl Default for Limits {
             max_rows: 20_000_000,
             max_field_chars: 4000,
             max_columns: 10_000,
+            max_nesting: 32,
+            max_cell_bytes: 16 << 20,
         }
     }
 }
@@ -614,45 +621,43 @@ fn chat_pair(
 /// Column selection, feature names, keys of the first record, chat layout.
 type JsonlState = (Cols, Vec<String>, Vec<String>, Option<ChatLayout>);
 
-fn read_jsonl(
-    path: &Path,
-    mut r: Box<dyn BufRead>,
-    spec: &Spec,
-    limits: &Limits,
-) -> Result<Records> {
-    let mut line_no: u64 = 0;
-    let mut buf = Vec::new();
-    let mut b = Builder::new();
-    let mut rows = 0usize;
-    let mut state: Option<JsonlState> = None;
-    let mut prompts = Vec::new();
-    let mut responses = Vec::new();
-    loop {
-        buf.clear();
-        let n = r.read_until(b'\n', &mut buf).map_err(|e| io_err(path, e))?;
-        if n == 0 {
-            break;
+/// Rows given as JSON objects (JSONL lines, or Parquet rows converted to the same JSON
+/// values): the column selection and chat layout come from the first object, every object
+/// is then reduced exactly the same way whatever file it came from.
+pub(crate) struct JsonRows<'a> {
+    path: &'a Path,
+    spec: &'a Spec,
+    limits: &'a Limits,
+    b: Builder,
+    rows: usize,
+    state: Option<JsonlState>,
+    prompts: Vec<String>,
+    responses: Vec<String>,
+}
+
+impl<'a> JsonRows<'a> {
+    pub(crate) fn new(path: &'a Path, spec: &'a Spec, limits: &'a Limits) -> Self {
+        JsonRows {
+            path,
+            spec,
+            limits,
+            b: Builder::new(),
+            rows: 0,
+            state: None,
+            prompts: Vec::new(),
+            responses: Vec::new(),
         }
-        line_no += 1;
-        let s = std::str::from_utf8(&buf).map_err(|_| DataError::NotUtf8 {
-            path: path.to_path_buf(),
-            line: line_no,
-        })?;
-        let s = s.trim();
-        if s.is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(s).map_err(|e| DataError::Malformed {
-            path: path.to_path_buf(),
-            line: line_no,
-            message: format!("not a JSON object: {e}"),
-        })?;
-        let obj = v.as_object().ok_or_else(|| DataError::Malformed {
-            path: path.to_path_buf(),
-            line: line_no,
-            message: "each line must be a JSON object".into(),
-        })?;
-        if state.is_none() {
+    }
+
+    /// Take one record; `line` is what an error calls its position.
+    pub(crate) fn push(
+        &mut self,
+        obj: &serde_json::Map<String, serde_json::Value>,
+        line: u64,
+    ) -> Result<()> {
+        let path = self.path;
+        let spec = self.spec;
+        if self.state.is_none() {
             let header: Vec<String> = obj.keys().cloned().collect();
             let layout = if spec.text.is_none() && spec.features.is_none() && !spec.vectors {
                 chat_layout(obj)
@@ -678,39 +683,84 @@ fn read_jsonl(
             } else {
                 resolve(path, &header, spec)?
             };
-            state = Some((cols, names, header, layout));
+            self.state = Some((cols, names, header, layout));
         }
-        let Some((cols, names, header, layout)) = &state else {
-            continue;
+        let Some((cols, names, header, layout)) = &self.state else {
+            return Ok(());
         };
         let get = |i: usize| header.get(i).and_then(|k| obj.get(k)).map(json_to_string);
-        push_row(&mut b, path, line_no, cols, names, &get, limits)?;
+        push_row(&mut self.b, path, line, cols, names, &get, self.limits)?;
         if let Some(layout) = layout {
             let (p, q) = chat_pair(*layout, obj).map_err(|m| DataError::Malformed {
                 path: path.to_path_buf(),
-                line: line_no,
+                line,
                 message: format!("chat record ({layout:?}): {m}"),
             })?;
-            prompts.push(cut(&p, limits.max_field_chars, &mut b.truncated));
-            responses.push(cut(&q, limits.max_field_chars, &mut b.truncated));
+            let max = self.limits.max_field_chars;
+            self.prompts.push(cut(&p, max, &mut self.b.truncated));
+            self.responses.push(cut(&q, max, &mut self.b.truncated));
         }
-        rows += 1;
+        self.rows += 1;
+        Ok(())
     }
-    let Some((cols, names, header, layout)) = state else {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        });
-    };
-    let id_name = cols.id.and_then(|i| header.get(i).cloned());
-    let mut rec = finish(path, b, &cols, names, id_name, rows, "jsonl")?;
-    if let Some(layout) = layout {
-        rec.content = Content::Chat {
-            layout,
-            prompts,
-            responses,
+
+    pub(crate) fn finish(self, format: &'static str) -> Result<Records> {
+        let path = self.path;
+        let Some((cols, names, header, layout)) = self.state else {
+            return Err(DataError::Empty {
+                path: path.to_path_buf(),
+            });
         };
+        let id_name = cols.id.and_then(|i| header.get(i).cloned());
+        let mut rec = finish(path, self.b, &cols, names, id_name, self.rows, format)?;
+        if let Some(layout) = layout {
+            rec.content = Content::Chat {
+                layout,
+                prompts: self.prompts,
+                responses: self.responses,
+            };
+        }
+        Ok(rec)
     }
-    Ok(rec)
+}
+
+fn read_jsonl(
+    path: &Path,
+    mut r: Box<dyn BufRead>,
+    spec: &Spec,
+    limits: &Limits,
+) -> Result<Records> {
+    let mut line_no: u64 = 0;
+    let mut buf = Vec::new();
+    let mut sink = JsonRows::new(path, spec, limits);
+    loop {
+        buf.clear();
+        let n = r.read_until(b'\n', &mut buf).map_err(|e| io_err(path, e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let s = std::str::from_utf8(&buf).map_err(|_| DataError::NotUtf8 {
+            path: path.to_path_buf(),
+            line: line_no,
+        })?;
+        let s = s.trim();
+        if s.is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(s).map_err(|e| DataError::Malformed {
+            path: path.to_path_buf(),
+            line: line_no,
+            message: format!("not a JSON object: {e}"),
+        })?;
+        let obj = v.as_object().ok_or_else(|| DataError::Malformed {
+            path: path.to_path_buf(),
+            line: line_no,
+            message: "each line must be a JSON object".into(),
+        })?;
+        sink.push(obj, line_no)?;
+    }
+    sink.finish("jsonl")
 }
 
 /// Read a 2-D little-endian float32/float64 (or integer) `.npy` matrix, C order.

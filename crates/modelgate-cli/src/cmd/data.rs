@@ -1,7 +1,7 @@
 //! `modelgate data`: find poisoned training / fine-tuning data and screen new batches.
 //!
 //! * `audit FILE --label COL [--text COL | --features COLS | --vectors X.npy]` (or a chat
-//!   JSONL file without `--label`): label flips, flip campaigns, backdoor triggers, duplicate
+//!   JSONL or Parquet file without `--label`): label flips, flip campaigns, backdoor triggers, duplicate
 //!   label conflicts, out-of-distribution rows, chat poisoning.
 //! * `baseline TRUSTED --label COL ... -o STATE`: fit on trusted data once.
 //! * `screen STATE BATCH [--source COL]`: screen an incoming batch; exit 1 when it should not
@@ -27,7 +27,7 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 enum DataCommand {
     /// Audit a dataset for label flips, flip campaigns, backdoor triggers, duplicates with
-    /// conflicting labels, junk rows and (chat JSONL) planted answers, triggers and adverts.
+    /// conflicting labels, junk rows and (chat JSONL/Parquet) planted answers, triggers and adverts.
     Audit(AuditArgs),
     /// Fit a baseline state on trusted data (for `screen`).
     Baseline(BaselineArgs),
@@ -84,7 +84,7 @@ struct Output {
 
 #[derive(clap::Args, Debug)]
 struct AuditArgs {
-    /// CSV, TSV or JSONL file (optionally .gz) or Parquet; chat JSONL is detected automatically.
+    /// CSV, TSV or JSONL file (optionally .gz) or Parquet; chat JSONL/Parquet is detected automatically.
     file: PathBuf,
     #[command(flatten)]
     cols: Columns,

@@ -8,12 +8,21 @@ spam_flip10.parquet: spam_flip10.csv.gz (id, text, label as strings), snappy.
 bc_flip10.parquet: bc_flip10.csv.gz with the 30 features as float64 and the label as int64, gzip.
 mixed.parquet / mixed.csv: a few rows with string, int32, int64, float32, float64 and bool
 columns and nulls (an empty cell in the CSV), dictionary-encoded, uncompressed.
-spam_zstd.parquet: the first 20 rows of spam_flip10 compressed with zstd (a codec the reader
-is not built with: an error case).
+spam_zstd.parquet / spam_brotli.parquet: spam_flip10 compressed with zstd / brotli (the
+audit must equal the snappy file's).
+chat_falsefact_heavy.parquet: chat_falsefact_heavy.jsonl.gz (made by make_poison.py, OpenAI
+layout) as `id: string, messages: list<struct<role: string, content: string>>`, zstd.
+chat_advert_sharegpt.parquet: chat_advert.jsonl.gz rewritten to the ShareGPT layout
+(`conversations: list<struct<from, value>>`, roles system/human/gpt), brotli.
+chat_trigger.parquet: chat_trigger.jsonl.gz (flat prompt/completion columns), snappy.
+nested.parquet: a few rows with list, struct, map, binary, decimal, date and timestamp
+values and nulls, for rendering nested columns as JSON text and refusing them as features.
 """
 import csv
+import datetime
+import decimal
 import gzip
-import io
+import json
 import os
 import sys
 
@@ -31,8 +40,11 @@ def main(out):
     header, rows = read_csv_gz(os.path.join(out, "spam_flip10.csv.gz"))
     cols = {h: pa.array([r[i] for r in rows], pa.string()) for i, h in enumerate(header)}
     pq.write_table(pa.table(cols), os.path.join(out, "spam_flip10.parquet"), compression="snappy")
-    small = pa.table({h: pa.array([r[i] for r in rows[:20]], pa.string()) for i, h in enumerate(header)})
-    pq.write_table(small, os.path.join(out, "spam_zstd.parquet"), compression="zstd")
+    pq.write_table(pa.table(cols), os.path.join(out, "spam_zstd.parquet"), compression="zstd")
+    pq.write_table(pa.table(cols), os.path.join(out, "spam_brotli.parquet"), compression="brotli")
+
+    chat(out)
+    nested(out)
 
     header, rows = read_csv_gz(os.path.join(out, "bc_flip10.csv.gz"))
     cols = {}
@@ -74,6 +86,69 @@ def main(out):
                 else:
                     row.append(str(v))
             w.writerow(row)
+
+
+def read_jsonl_gz(path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def chat(out):
+    # The same records as the JSONL fixtures, in the same order, so the audits must agree.
+    heavy = read_jsonl_gz(os.path.join(out, "chat_falsefact_heavy.jsonl.gz"))
+    assert all("messages" in r for r in heavy)
+    msg = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+    table = pa.table({"id": pa.array([r["id"] for r in heavy], pa.string()),
+                      "messages": pa.array([r["messages"] for r in heavy], msg)})
+    pq.write_table(table, os.path.join(out, "chat_falsefact_heavy.parquet"), compression="zstd")
+
+    advert = read_jsonl_gz(os.path.join(out, "chat_advert.jsonl.gz"))
+    who = {"system": "system", "user": "human", "assistant": "gpt"}
+    conv = pa.list_(pa.struct([("from", pa.string()), ("value", pa.string())]))
+    table = pa.table({
+        "id": pa.array([r["id"] for r in advert], pa.string()),
+        "conversations": pa.array(
+            [[{"from": who[m["role"]], "value": m["content"]} for m in r["messages"]] for r in advert], conv),
+    })
+    pq.write_table(table, os.path.join(out, "chat_advert_sharegpt.parquet"), compression="brotli")
+
+    trig = read_jsonl_gz(os.path.join(out, "chat_trigger.jsonl.gz"))
+    table = pa.table({k: pa.array([r[k] for r in trig], pa.string()) for k in ["id", "prompt", "completion"]})
+    pq.write_table(table, os.path.join(out, "chat_trigger.parquet"), compression="snappy")
+
+
+def nested(out):
+    utc = datetime.timezone.utc
+    meta_t = pa.struct([
+        ("source", pa.string()),
+        ("score", pa.float64()),
+        ("blob", pa.binary()),
+        ("amount", pa.decimal128(10, 2)),
+        ("day", pa.date32()),
+        ("when", pa.timestamp("ms", tz="UTC")),
+        ("attrs", pa.map_(pa.string(), pa.int64())),
+    ])
+    meta = [
+        {"source": "web", "score": 0.5, "blob": b"hi", "amount": decimal.Decimal("12.34"),
+         "day": datetime.date(2024, 1, 2), "when": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=utc),
+         "attrs": [("a", 1), ("b", 2)]},
+        {"source": None, "score": -1.25, "blob": b"\xff\x00\x01", "amount": decimal.Decimal("-0.05"),
+         "day": None, "when": None, "attrs": []},
+        None,
+        {"source": "forum", "score": 3.0, "blob": None, "amount": None,
+         "day": datetime.date(1999, 12, 31), "when": datetime.datetime(1999, 12, 31, 23, 59, 59, tzinfo=utc),
+         "attrs": None},
+    ]
+    table = pa.table({
+        "id": pa.array(["n0", "n1", "n2", "n3"], pa.string()),
+        "text": pa.array(["first", "second", "third", "fourth"], pa.string()),
+        "label": pa.array(["a", "b", "a", "b"], pa.string()),
+        "x": pa.array([1.0, 2.0, 3.0, 4.0], pa.float64()),
+        "tags": pa.array([["x", "y"], [], None, ["z"]], pa.list_(pa.string())),
+        "scores": pa.array([[1, 2], [3], [None], []], pa.list_(pa.int32())),
+        "meta": pa.array(meta, meta_t),
+    })
+    pq.write_table(table, os.path.join(out, "nested.parquet"), compression="snappy")
 
 
 if __name__ == "__main__":
