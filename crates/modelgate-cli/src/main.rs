@@ -53,7 +53,23 @@ enum Command {
     Data(cmd::data::Args),
 }
 
+/// The `parquet` crate panics on some malformed pages; modelgate-data catches that and
+/// reports a clear error naming the file, so the crate's own panic message is noise on
+/// stderr. Every other panic is printed as usual.
+fn quiet_known_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_parquet = info
+            .location()
+            .is_some_and(|l| l.file().replace('\\', "/").contains("/parquet-"));
+        if !in_parquet {
+            default(info);
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_known_panics();
     let cli = Cli::parse();
     let result: anyhow::Result<u8> = match cli.command {
         // -- subcommand dispatch (keep one per line) --

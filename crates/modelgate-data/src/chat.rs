@@ -20,7 +20,7 @@ use crate::error::{DataError, Result};
 use crate::features::{
     FeatureConfig, Idf, Sparse, hashed_counts, ngram_hash, token_hash, tokenize,
 };
-use crate::hash::Rng;
+use crate::hash::{Rng, mix};
 use crate::read::{Content, Records};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
 use serde_json::json;
@@ -105,6 +105,53 @@ fn null_coherence(x: &Sparse, n: usize, m: usize, seed: u64) -> f64 {
     tot / f64::from(draws)
 }
 
+/// Group n-grams by (nearly) identical row sets: each candidate joins the first group, in
+/// creation order, that shares at least 90 % of the larger of the two sets; otherwise it
+/// starts a group (at most 20 000).
+///
+/// Groups are found through an index instead of by trying every group: a group whose set
+/// `g` is matched shares ≥ 90 % of `g` with the candidate, so the candidate holds at least one
+/// of any `⌊|g|/10⌋ + 1` of `g`'s rows. Each group is indexed under that many of its rows (the
+/// ones with the smallest hashes, so that low row numbers do not collect every group), and a
+/// candidate only tries the groups indexed under its own rows — the same first match as
+/// trying them all.
+fn group_row_sets(cands: Vec<(u64, Vec<u32>)>) -> Vec<(HashSet<u32>, Vec<u64>)> {
+    let mut groups: Vec<(HashSet<u32>, Vec<u64>)> = Vec::new();
+    let mut index: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut tried: Vec<u32> = Vec::new();
+    for (h, rows) in cands {
+        tried.clear();
+        for r in &rows {
+            if let Some(gs) = index.get(r) {
+                tried.extend_from_slice(gs);
+            }
+        }
+        tried.sort_unstable();
+        tried.dedup();
+        let set: HashSet<u32> = rows.iter().copied().collect();
+        let hit = tried.iter().copied().find(|&gi| {
+            groups.get(gi as usize).is_some_and(|g| {
+                let inter = g.0.intersection(&set).count();
+                inter * 10 >= 9 * set.len().max(g.0.len())
+            })
+        });
+        if let Some(g) = hit.and_then(|gi| groups.get_mut(gi as usize)) {
+            g.1.push(h);
+            continue;
+        }
+        if groups.len() < 20_000 {
+            let gi = groups.len() as u32;
+            let mut keyed: Vec<(u64, u32)> = rows.iter().map(|&r| (mix(u64::from(r)), r)).collect();
+            keyed.sort_unstable();
+            for &(_, r) in keyed.iter().take(rows.len() / 10 + 1) {
+                index.entry(r).or_default().push(gi);
+            }
+            groups.push((set, vec![h]));
+        }
+    }
+    groups
+}
+
 struct Payload {
     text: String,
     rows: Vec<usize>,
@@ -173,21 +220,7 @@ pub fn audit_chat(records: &Records, opts: &ChatOptions) -> Result<Report> {
         .filter(|(_, v)| v.len() >= opts.min_rows && v.len() <= max_df)
         .collect();
     cands.sort_unstable_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
-    // Group n-grams by (nearly) identical row sets.
-    let mut groups: Vec<(HashSet<u32>, Vec<u64>)> = Vec::new();
-    for (h, rows) in cands {
-        let set: HashSet<u32> = rows.iter().copied().collect();
-        if let Some(g) = groups.iter_mut().find(|g| {
-            let inter = g.0.intersection(&set).count();
-            inter * 10 >= 9 * set.len().max(g.0.len())
-        }) {
-            g.1.push(h);
-            continue;
-        }
-        if groups.len() < 20_000 {
-            groups.push((set, vec![h]));
-        }
-    }
+    let groups = group_row_sets(cands);
     // Name each group by its longest n-gram (found in one of its rows).
     let mut payloads: Vec<Payload> = Vec::new();
     for (set, hs) in groups {
@@ -461,4 +494,65 @@ fn payload_has_link(raw: &str, payload: &str) -> bool {
         .map(|x| b + x)
         .unwrap_or(low.len());
     low.get(start..end).is_some_and(link_like)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The grouping as first written: every candidate tries every group in creation order.
+    fn group_naive(cands: Vec<(u64, Vec<u32>)>) -> Vec<(HashSet<u32>, Vec<u64>)> {
+        let mut groups: Vec<(HashSet<u32>, Vec<u64>)> = Vec::new();
+        for (h, rows) in cands {
+            let set: HashSet<u32> = rows.iter().copied().collect();
+            if let Some(g) = groups.iter_mut().find(|g| {
+                let inter = g.0.intersection(&set).count();
+                inter * 10 >= 9 * set.len().max(g.0.len())
+            }) {
+                g.1.push(h);
+                continue;
+            }
+            groups.push((set, vec![h]));
+        }
+        groups
+    }
+
+    #[test]
+    fn indexed_grouping_matches_trying_every_group() {
+        let mut rng = Rng::new(7);
+        for round in 0..40u64 {
+            // Row sets drawn around a few "payload" sets, with a few rows swapped, so that
+            // near-identical and exactly identical sets both occur.
+            let bases: Vec<Vec<u32>> = (0..4)
+                .map(|_| {
+                    let k = 3 + rng.below(40);
+                    let mut v: Vec<u32> = (0..k).map(|_| rng.below(200) as u32).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                })
+                .collect();
+            let mut cands = Vec::new();
+            for h in 0..300u64 {
+                let mut v = bases[rng.below(bases.len())].clone();
+                for _ in 0..rng.below(3) {
+                    if !v.is_empty() {
+                        let i = rng.below(v.len());
+                        v[i] = rng.below(200) as u32;
+                    }
+                }
+                v.sort_unstable();
+                v.dedup();
+                cands.push((h ^ (round << 32), v));
+            }
+            cands.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+            let fast = group_row_sets(cands.clone());
+            let slow = group_naive(cands);
+            assert_eq!(fast.len(), slow.len(), "round {round}");
+            for (a, b) in fast.iter().zip(&slow) {
+                assert_eq!(a.0, b.0, "round {round}");
+                assert_eq!(a.1, b.1, "round {round}");
+            }
+        }
+    }
 }
