@@ -177,17 +177,8 @@ impl<'de, T: Elem> Visitor<'de> for TableVisitor<T> {
             .map_err(|e| E::custom(format!("packed table: {e}")))?;
         decode(&bytes).map_err(E::custom)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
-        while let Some(x) = seq.next_element()? {
-            if out.len() >= MAX_LEN {
-                return Err(de::Error::custom(format!(
-                    "table longer than {MAX_LEN} entries"
-                )));
-            }
-            out.push(x);
-        }
-        Ok(out)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<T>, A::Error> {
+        bounded_seq(seq)
     }
 }
 
@@ -239,19 +230,26 @@ pub mod pairs {
                 .map_err(|e| E::custom(format!("packed pairs: {e}")))?;
             decode(&bytes).map_err(E::custom)
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
-            while let Some(x) = seq.next_element()? {
-                if out.len() >= MAX_LEN {
-                    return Err(de::Error::custom(format!(
-                        "table longer than {MAX_LEN} entries"
-                    )));
-                }
-                out.push(x);
-            }
-            Ok(out)
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            bounded_seq(seq)
         }
     }
+}
+
+/// A plain JSON array (version-1 states), at most `MAX_LEN` entries.
+fn bounded_seq<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
+    mut seq: A,
+) -> Result<Vec<T>, A::Error> {
+    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+    while let Some(x) = seq.next_element()? {
+        if out.len() >= MAX_LEN {
+            return Err(de::Error::custom(format!(
+                "table longer than {MAX_LEN} entries"
+            )));
+        }
+        out.push(x);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

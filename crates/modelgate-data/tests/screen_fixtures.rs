@@ -41,6 +41,14 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The error `State::load` gives for `p` ("" when it loads).
+fn load_error(p: &std::path::Path) -> String {
+    State::load(p)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
 #[test]
 fn batches_are_gated_against_the_baseline() {
     let state = baseline("stream_baseline.csv.gz", None);
@@ -115,10 +123,7 @@ fn corrupt_state_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let p = dir.path().join("bad.gz");
     std::fs::write(&p, b"definitely not a state").unwrap_or_else(|e| panic!("{e}"));
-    let e = State::load(&p)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let e = load_error(&p);
     assert!(e.contains("not a modelgate baseline state"), "{e}");
 }
 
@@ -297,10 +302,7 @@ fn states_round_trip_and_old_states_still_load() {
     );
     serde_json::to_writer(&mut gz, &bad).unwrap_or_else(|e| panic!("{e}"));
     gz.finish().unwrap_or_else(|e| panic!("{e}"));
-    let e = State::load(&badp)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let e = load_error(&badp);
     assert!(e.contains("packed table"), "{e}");
 }
 
