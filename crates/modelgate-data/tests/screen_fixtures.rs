@@ -2,6 +2,7 @@
 //! sample, then batches from 20 reporting accounts of which two attackers send the poison
 //! and clean cover rows (see `tests/gen/make_poison.py`).
 
+use modelgate_data::Report;
 use modelgate_data::baseline::{State, fit_file, screen_file};
 use modelgate_data::read::{Limits, Spec};
 use std::collections::HashSet;
@@ -41,6 +42,19 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Screen `stream_batch_{name}.csv.gz` (source column `source`, 5 % flag budget).
+fn screen_stream_batch(state: &State, name: &str) -> Report {
+    screen_file(
+        state,
+        &fixture(&format!("stream_batch_{name}.csv.gz")),
+        None,
+        Some("source"),
+        None,
+        0.05,
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 /// The error `State::load` gives for `p` ("" when it loads).
 fn load_error(p: &std::path::Path) -> String {
     State::load(p)
@@ -58,15 +72,7 @@ fn batches_are_gated_against_the_baseline() {
     let state = State::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let mut results = Vec::new();
     for name in ["clean", "flip10", "trigger05", "cleanlabel05"] {
-        let rep = screen_file(
-            &state,
-            &fixture(&format!("stream_batch_{name}.csv.gz")),
-            None,
-            Some("source"),
-            None,
-            0.05,
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let rep = screen_stream_batch(&state, name);
         let truth = truth_ids(&format!("stream_batch_{name}"));
         let flagged: HashSet<String> = rep
             .flagged
@@ -320,15 +326,7 @@ fn screen_reports_do_not_depend_on_the_thread_count() {
         pool.install(|| {
             let mut out = Vec::new();
             for name in ["clean", "flip10", "trigger05", "cleanlabel05"] {
-                let r = screen_file(
-                    &text,
-                    &fixture(&format!("stream_batch_{name}.csv.gz")),
-                    None,
-                    Some("source"),
-                    None,
-                    0.05,
-                )
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+                let r = screen_stream_batch(&text, name);
                 out.push(report_json(&r));
             }
             let r = screen_file(
