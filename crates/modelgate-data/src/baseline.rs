@@ -720,7 +720,12 @@ pub fn screen(
                         .zip(&at)
                         .map(|(&w, j)| match j {
                             Some(j) => rn.terms.get(j * k + c).copied().unwrap_or(0.0),
-                            None => state.nb.word_terms(&[(w, 0.0)], None, 0.0)[c],
+                            None => state
+                                .nb
+                                .word_terms(&[(w, 0.0)], None, 0.0)
+                                .get(c)
+                                .copied()
+                                .unwrap_or(0.0),
                         })
                         .sum();
                     *sc = rn.base.get(c).copied().unwrap_or(0.0) - term;
