@@ -478,7 +478,7 @@ pub fn classify(name: &str) -> Class {
     {
         return Class::Dangerous(Danger::Introspection);
     }
-    if is_torch_dtype_or_storage(name) {
+    if is_torch_dtype_or_storage(name) || is_numpy_scalar_type(name) {
         return Class::Safe;
     }
     if let Some((module, last)) = name.rsplit_once('.') {
@@ -569,9 +569,84 @@ fn is_torch_dtype_or_storage(name: &str) -> bool {
             && rest.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
 }
 
+/// NumPy's scalar types (`numpy.float64`, …), referenced by estimators that store a dtype
+/// (scikit-learn's `TfidfVectorizer(dtype=np.float64)`) and called by pickles of scalars.
+/// Calling one only converts a number; none imports or runs anything else.
+fn is_numpy_scalar_type(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("numpy.") else {
+        return false;
+    };
+    const SCALARS: &[&str] = &[
+        "bool_",
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "intc",
+        "uintc",
+        "intp",
+        "uintp",
+        "int_",
+        "uint",
+        "longlong",
+        "ulonglong",
+        "short",
+        "ushort",
+        "byte",
+        "ubyte",
+        "float16",
+        "float32",
+        "float64",
+        "longdouble",
+        "half",
+        "single",
+        "double",
+        "complex64",
+        "complex128",
+        "clongdouble",
+        "csingle",
+        "cdouble",
+        "datetime64",
+        "timedelta64",
+        "str_",
+        "bytes_",
+        "void",
+    ];
+    SCALARS.contains(&rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numpy_scalar_types_are_safe_but_not_their_neighbours() {
+        for n in [
+            "numpy.float64",
+            "numpy.int32",
+            "numpy.bool_",
+            "numpy.complex128",
+        ] {
+            assert_eq!(classify(n), Class::Safe, "{n}");
+        }
+        for n in [
+            "numpy.float64.x",
+            "numpy.load",
+            "numpy.lib.float64",
+            "numpyx.float64",
+        ] {
+            assert_ne!(classify(n), Class::Safe, "{n}");
+        }
+        assert!(matches!(
+            classify("numpy.testing._private.utils.runstring"),
+            Class::Dangerous(_)
+        ));
+    }
 
     #[test]
     fn submodules_of_dangerous_modules_are_dangerous() {
