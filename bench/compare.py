@@ -15,6 +15,8 @@ small = os.path.join(work, "small")
 realworld = os.path.join(work, "realworld")
 tiny = os.path.join(work, "tiny")
 has_tiny = os.path.isdir(tiny)
+skl = os.path.join(work, "sklearn")
+has_skl = os.path.isdir(skl)
 has_real = os.path.isdir(realworld)
 bigs = sorted(os.path.join(work, "big", f) for f in os.listdir(os.path.join(work, "big")))
 n_small = len(os.listdir(small))
@@ -57,6 +59,9 @@ def detected(tool, out):
             return sum(1 for f in d["files"] if f["verdict"] == "malicious")
         except Exception:
             return None
+    if tool == "picklescan":
+        m = re.search(r"Infected files: (\d+)", out)
+        return int(m.group(1)) if m else None
     return None
 
 # MODELGATE_BENCH_TOOLS=modelgate,picklescan limits the run to some tools (modelgate always runs).
@@ -92,6 +97,10 @@ for name, cmd in tools.items():
     if has_tiny and name in ("modelgate", "picklescan", "modelscan"):
         run(cmd(tiny), reps=1)
         res["tiny"] = run(cmd(tiny), reps={"modelgate": 11}.get(name, 3))[:2] + (None,)
+    if has_skl and name in ("modelgate", "picklescan", "modelscan"):
+        run(cmd(skl), reps=1)
+        t_s, rss_s, out_s = run(cmd(skl), reps={"modelgate": 11}.get(name, 3))
+        res["sklearn"] = (t_s, rss_s, detected(name, out_s))
     if has_real and name in ("modelgate", "picklescan", "modelscan"):
         run(cmd(realworld), reps=1)
         t_r, rss_r, out_r = run(cmd(realworld), reps={"modelgate": 11}.get(name, 3))
@@ -104,9 +113,10 @@ for name, cmd in tools.items():
     rows.append((name, res))
 
 base = dict(rows)["modelgate"]
-cols = ["small"] + (["tiny"] if has_tiny else []) + (["realworld"] if has_real else []) + [os.path.basename(b) for b in bigs]
+cols = ["small"] + (["tiny"] if has_tiny else []) + (["sklearn"] if has_skl else []) + (["realworld"] if has_real else []) + [os.path.basename(b) for b in bigs]
 print(f"\nCorpus: {n_small} small pickles ({n_mal} malicious), "
       + (f"{len(os.listdir(tiny))} two-byte pickles (tiny), " if has_tiny else "")
+      + (f"{len(os.listdir(skl))} pickled scikit-learn models (sklearn, {sum(os.path.getsize(os.path.join(skl, f)) for f in os.listdir(skl)) / 2**20:.0f} MiB), " if has_skl else "")
       + (f"{len(os.listdir(realworld))} real-world files from tests/fixtures/pypi, " if has_real else "")
       + ", ".join(f"{os.path.basename(b)} ({os.path.getsize(b) / 2**30:.1f} GiB)" for b in bigs))
 print("\n| tool | " + " | ".join(f"{c}: time (× modelgate), peak RSS" for c in cols) + " |")
@@ -123,6 +133,12 @@ for name, res in rows:
         cells.append(f"{t:.2f} s ({ratio:.0f}×), {r / 1024:.0f} MiB" if name != "modelgate" else f"{t * 1000:.0f} ms, {r / 1024:.0f} MiB")
     print(f"| {name} | " + " | ".join(cells) + " |")
 print(f"\nmodelgate flagged {base['small'][2]} of {n_mal} planted malicious pickles as malicious.")
+if has_skl:
+    n_skl_mal = len([f for f in os.listdir(skl) if int(f[1:6]) % 10 == 0])
+    print(f"modelgate flagged {base['sklearn'][2]} of {n_skl_mal} trojanized scikit-learn pickles as malicious ({len(os.listdir(skl)) - n_skl_mal} benign).")
+    for name, res in rows:
+        if name != "modelgate" and res and "sklearn" in res and res["sklearn"][2] is not None:
+            print(f"{name} reported {res['sklearn'][2]} infected scikit-learn pickles.")
 if has_real:
     print(f"modelgate flagged {base['realworld'][2]} of {len(os.listdir(realworld))} real-world files as malicious (all are benign).")
     for tool, cov in coverage.items():

@@ -5,6 +5,7 @@ pub mod memo;
 pub mod opcodes;
 pub mod resolve;
 pub mod symbolic;
+pub mod text;
 pub mod value;
 
 pub use disasm::{Arg, DisasmError, Disassembler, Op};

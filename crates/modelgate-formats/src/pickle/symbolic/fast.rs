@@ -228,9 +228,10 @@ impl Machine<'_> {
             O::TUPLE2 => return self.tuple_of(2),
             O::TUPLE3 => return self.tuple_of(3),
             O::SHORT_BINUNICODE | O::BINUNICODE => {
-                let s = std::str::from_utf8(arg)
-                    .map_err(|_| loader("BINUNICODE payload is not valid UTF-8"))?;
-                return self.push(Value::Str(s.to_string()));
+                // The loader's `utf-8`/`surrogatepass` decoding (see `pickle::text`).
+                let s = crate::pickle::text::decode_surrogatepass(arg)
+                    .ok_or_else(|| loader("BINUNICODE payload is not valid UTF-8"))?;
+                return self.push(Value::Str(s.into_owned()));
             }
             // `decode` yields no other opcode.
             _ => return Err(loader("internal: opcode outside the fast path")),

@@ -647,9 +647,10 @@ impl<'a> Machine<'a> {
                 let Arg::Bytes(b) = op.arg else {
                     return Err(loader("BINUNICODE without argument"));
                 };
-                let s = std::str::from_utf8(b)
-                    .map_err(|_| loader("BINUNICODE payload is not valid UTF-8"))?;
-                return self.push(Value::Str(s.to_string()));
+                // The loader's `utf-8`/`surrogatepass` decoding (see `pickle::text`).
+                let s = crate::pickle::text::decode_surrogatepass(b)
+                    .ok_or_else(|| loader("BINUNICODE payload is not valid UTF-8"))?;
+                return self.push(Value::Str(s.into_owned()));
             }
             O::BINBYTES | O::SHORT_BINBYTES | O::BINBYTES8 | O::BYTEARRAY8 => {
                 let Arg::Bytes(b) = op.arg else {
