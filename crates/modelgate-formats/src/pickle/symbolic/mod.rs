@@ -164,8 +164,10 @@ fn run(
     let mut m = Machine {
         data,
         limits,
-        // Most opcodes make one value; reserving up front avoids regrowing the arena.
-        values: Values::with_capacity(data.len().saturating_sub(start).min(4096) / 2),
+        // Most opcodes make one value, about one per 6 bytes of a typical pickle (a memoized
+        // short string and an int); reserving up front avoids copying the arena as it grows
+        // (untouched capacity costs no memory).
+        values: Values::with_capacity((data.len().saturating_sub(start) / 6).clamp(16, 1 << 20)),
         events: Vec::new(),
         stack: Vec::with_capacity(32),
         marks: Vec::new(),
