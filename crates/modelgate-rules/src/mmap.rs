@@ -44,24 +44,15 @@ pub fn map_file(file: &File, len: u64) -> std::io::Result<Blob> {
 }
 
 /// Read a file whose size is known to be small with as few system calls as possible: one
-/// `read` into a buffer of the size `fstat` reported (`read_to_end` would add another
-/// `fstat`, an `lseek` and a final `read` that returns 0). A file that shrank since is
-/// returned as read; one that grew is read up to the size it had when it was opened.
+/// `read` into a buffer of the size `fstat` reported (`File::read_to_end` would add another
+/// `fstat`, an `lseek` and a final `read` that returns 0; `take` ends the read at the size
+/// without asking the kernel, and reads into the buffer's spare capacity without zeroing it
+/// first). A file that shrank since is returned as read; one that grew is read up to the size
+/// it had when it was opened.
 fn read_small(file: &File, len: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let n = usize::try_from(len).unwrap_or(0);
-    let mut v = vec![0u8; n];
-    let mut filled = 0;
-    let mut f = file;
-    while filled < n {
-        match f.read(v.get_mut(filled..).unwrap_or_default()) {
-            Ok(0) => break,
-            Ok(k) => filled += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    v.truncate(filled);
+    let mut v = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(len).read_to_end(&mut v)?;
     Ok(v)
 }
 
