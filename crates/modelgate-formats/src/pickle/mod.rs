@@ -3,6 +3,7 @@
 pub mod disasm;
 pub mod memo;
 pub mod opcodes;
+pub mod pyint;
 pub mod resolve;
 pub mod symbolic;
 pub mod text;

@@ -437,10 +437,11 @@ impl<'a> Machine<'a> {
     fn int_arg(op: &super::disasm::Op<'_>) -> Result<i64, Stop> {
         match &op.arg {
             Arg::Int(i) => Ok(*i),
-            Arg::Text(t) => t
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| loader(format!("invalid integer argument {t:?}"))),
+            // PUT/GET: Python's `int(s, 10)` (whitespace, `+`, `_` separators).
+            Arg::Text(t) => match super::pyint::python_int(t, 10) {
+                Some(super::pyint::PyInt::Small(i)) => Ok(i),
+                _ => Err(loader(format!("invalid integer argument {t:?}"))),
+            },
             _ => Err(loader("missing integer argument")),
         }
     }
@@ -578,7 +579,8 @@ impl<'a> Machine<'a> {
                 let v = match t.trim() {
                     "00" => Value::Bool(false),
                     "01" => Value::Bool(true),
-                    s => parse_int_text(s)
+                    s => super::pyint::int_opcode(s)
+                        .map(int_value)
                         .ok_or_else(|| loader(format!("invalid literal for int(): {t:?}")))?,
                 };
                 return self.push(v);
@@ -587,9 +589,10 @@ impl<'a> Machine<'a> {
                 let Arg::Text(t) = &op.arg else {
                     return Err(loader("LONG without argument"));
                 };
-                let s = t.trim();
-                let s = s.strip_suffix('L').unwrap_or(s);
-                let v = parse_int_text(s)
+                // `_pickle` drops one `L` just before the newline, then `int(s, 0)`.
+                let s = t.strip_suffix('L').unwrap_or(t);
+                let v = super::pyint::python_int(s, 0)
+                    .map(int_value)
                     .ok_or_else(|| loader(format!("invalid literal for int(): {t:?}")))?;
                 return self.push(v);
             }
@@ -1124,15 +1127,10 @@ fn join(values: &Values, sep: &str, list: ValueId, depth: usize) -> Option<Strin
     Some(parts?.join(sep))
 }
 
-fn parse_int_text(s: &str) -> Option<Value> {
-    if let Ok(i) = s.parse::<i64>() {
-        return Some(Value::Int(i));
-    }
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Some(Value::BigInt(s.to_string()))
-    } else {
-        None
+fn int_value(i: super::pyint::PyInt) -> Value {
+    match i {
+        super::pyint::PyInt::Small(v) => Value::Int(v),
+        super::pyint::PyInt::Big(s) => Value::BigInt(s),
     }
 }
 
