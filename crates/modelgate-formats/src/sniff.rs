@@ -177,6 +177,18 @@ pub fn looks_like_pickle(data: &[u8]) -> bool {
             | b'\x88'
             | b'\x89'
             | b'.'
+            // The loader does not require a PROTO header before protocol 2-5 opcodes: a
+            // stream may start with any opcode that needs nothing on the stack.
+            | b'C'
+            | b'B'
+            | b'\x8a'
+            | b'\x8b'
+            | b'\x8c'
+            | b'\x8d'
+            | b'\x8e'
+            | b'\x8f'
+            | b'\x95'
+            | b'\x96'
     ) {
         return false;
     }
