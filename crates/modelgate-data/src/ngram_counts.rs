@@ -12,6 +12,8 @@ pub struct NgramCounts {
     slot: U64Map<u32>,
     counts: Vec<u32>,
     n: Vec<u8>,
+    /// Per slot, the tag of the last row that counted it (see [`add_once`](Self::add_once)).
+    last: Vec<u32>,
     /// N-grams seen in at most this many rows are dropped when the table is full.
     prune_df: u32,
 }
@@ -23,6 +25,7 @@ impl NgramCounts {
             slot: U64Map::default(),
             counts: Vec::new(),
             n: Vec::new(),
+            last: Vec::new(),
             prune_df: 1,
         }
     }
@@ -36,6 +39,7 @@ impl NgramCounts {
         self.slot.reserve(n);
         self.counts.reserve(n * self.k);
         self.n.reserve(n);
+        self.last.reserve(n);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -44,12 +48,40 @@ impl NgramCounts {
 
     /// Count `w` rows labelled `y` that contain the n-gram `h` of length `n`.
     pub fn add(&mut self, h: u64, n: u8, y: usize, w: u32) {
+        let s = self.slot_of(h, n);
+        self.count(s, y, w);
+    }
+
+    /// Like [`add`](Self::add), but only for the first occurrence of `h` in the row tagged
+    /// `row` (consecutive calls for one row share a tag; the next row must use another tag,
+    /// see [`row_tag`]). True when this was the row's first occurrence.
+    pub fn add_once(&mut self, h: u64, n: u8, y: usize, w: u32, row: u32) -> bool {
+        let s = self.slot_of(h, n);
+        match self.last.get_mut(s as usize) {
+            Some(l) if *l != row => *l = row,
+            _ => return false,
+        }
+        self.count(s, y, w);
+        true
+    }
+
+    /// Forget which rows counted which n-grams (before tags are reused).
+    pub fn reset_tags(&mut self) {
+        self.last.iter_mut().for_each(|l| *l = u32::MAX);
+    }
+
+    fn slot_of(&mut self, h: u64, n: u8) -> u32 {
         let k = self.k;
-        let s = *self.slot.entry(h).or_insert_with(|| {
+        *self.slot.entry(h).or_insert_with(|| {
             self.n.push(n);
             self.counts.extend(std::iter::repeat_n(0, k));
+            self.last.push(u32::MAX);
             (self.n.len() - 1) as u32
-        });
+        })
+    }
+
+    fn count(&mut self, s: u32, y: usize, w: u32) {
+        let k = self.k;
         if let Some(c) = self.counts.get_mut(s as usize * k + y.min(k - 1)) {
             *c = c.saturating_add(w);
         }
@@ -107,6 +139,8 @@ impl NgramCounts {
                 slot.insert(h, new as u32);
             }
             let freed_enough = slot.len() <= cap / 2;
+            // Tags only matter within the row being counted; pruning happens between rows.
+            self.last = vec![u32::MAX; n.len()];
             self.counts = counts;
             self.n = n;
             self.slot = slot;
@@ -115,6 +149,13 @@ impl NgramCounts {
             }
         }
     }
+}
+
+/// The tag of row (or group) `g` for [`NgramCounts::add_once`]: tags repeat every
+/// `u32::MAX` rows, and `reset` says when the counts' tags must be forgotten first.
+pub fn row_tag(g: usize) -> (u32, bool) {
+    let period = u32::MAX as usize;
+    ((g % period) as u32, g > 0 && g % period == 0)
 }
 
 /// Rows grouped by (token sequence, label): `rep[g]` the first row of group g, `weight[g]` its
