@@ -44,7 +44,7 @@ impl Default for TriggerConfig {
             alpha: 0.01,
             map_cap: 4_000_000,
             nb_bits: 18,
-            ngram_cache_bytes: 256 << 20,
+            ngram_cache_bytes: 64 << 20,
         }
     }
 }
@@ -298,7 +298,9 @@ pub struct TriggerResult {
     pub nb: UnigramNb,
 }
 
-/// Distinct n-gram hashes of one row (with their n and first position).
+/// Distinct n-gram hashes of one row (with their n and first position): the reference for
+/// what the counting pass and [`row_candidates`] find.
+#[cfg(test)]
 fn row_ngrams(hs: &[u64], max_n: usize) -> Vec<(u64, u8, usize)> {
     // (hash, position << 8 | n): sorting the pairs orders by hash, then first position.
     let mut v: Vec<(u64, u64)> = Vec::with_capacity(hs.len() * max_n);
@@ -394,22 +396,31 @@ impl NgramCache {
 
 /// Count one row's distinct n-grams (each once, named by its first position and then its
 /// shortest length, as [`row_ngrams`] does) and record them in the cache.
+#[allow(clippy::too_many_arguments)]
 fn count_row_ngrams(
     stats: &mut NgramCounts,
     cache: &mut NgramCache,
+    occ: &mut Vec<(u64, u8, usize)>,
     hs: &[u64],
     max_n: usize,
     y: usize,
     w: u32,
     tag: u32,
 ) {
+    // All occurrences first, so that their table buckets can be loaded ahead of the lookups
+    // (the table is far larger than the caches; independent loads overlap).
+    occ.clear();
     for p in 0..hs.len() {
         for n in 1..=max_n {
             let Some(win) = hs.get(p..p + n) else { break };
             let h = if n == 1 { win[0] } else { ngram_hash(win) };
-            if stats.add_once(h, n as u8, y, w, tag) {
-                cache.push(h, p, n);
-            }
+            occ.push((h, n as u8, p));
+        }
+    }
+    stats.warm(occ.iter().map(|o| o.0));
+    for &(h, n, p) in occ.iter() {
+        if stats.add_once(h, n, y, w, tag) {
+            cache.push(h, p, n as usize);
         }
     }
     cache.end_row();
@@ -425,10 +436,23 @@ fn row_candidates(
     out: &mut Vec<(u64, u8, usize)>,
 ) {
     out.clear();
-    match cache.row(g) {
-        Some(it) => out.extend(it.filter(|t| keep(t.0))),
-        None => out.extend(row_ngrams(hs, max_n).into_iter().filter(|t| keep(t.0))),
+    if let Some(it) = cache.row(g) {
+        out.extend(it.filter(|t| keep(t.0)));
+        return;
     }
+    // Recomputed: the occurrences that pass `keep`, in (position, length) order, so that a
+    // stable sort by hash puts each n-gram's first occurrence first (as `row_ngrams` names it).
+    for p in 0..hs.len() {
+        for n in 1..=max_n {
+            let Some(win) = hs.get(p..p + n) else { break };
+            let h = if n == 1 { win[0] } else { ngram_hash(win) };
+            if keep(h) {
+                out.push((h, n as u8, p));
+            }
+        }
+    }
+    out.sort_by_key(|t| t.0);
+    out.dedup_by_key(|t| t.0);
 }
 
 fn argmax(s: &[f64]) -> usize {
@@ -512,6 +536,7 @@ pub fn find_triggers(
     let tokens: usize = groups.rep.iter().map(|&i| table.ids(i).len()).sum();
     stats.reserve((tokens * cfg.max_n / 2).min(cfg.map_cap));
     let mut cache = NgramCache::new(cfg.ngram_cache_bytes);
+    let mut occ: Vec<(u64, u8, usize)> = Vec::new();
     let mut hs: Vec<u64> = Vec::new();
     for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
         table.hashes_into(i, &mut hs);
@@ -521,7 +546,7 @@ pub fn find_triggers(
         if reset {
             stats.reset_tags();
         }
-        count_row_ngrams(&mut stats, &mut cache, &hs, cfg.max_n, yi, w, tag);
+        count_row_ngrams(&mut stats, &mut cache, &mut occ, &hs, cfg.max_n, yi, w, tag);
         stats.bound(cfg.map_cap);
     }
     nb.finish();
@@ -876,8 +901,9 @@ mod tests {
             .collect();
         let mut stats = NgramCounts::new(2);
         let mut cache = NgramCache::new(1 << 20);
+        let mut occ = Vec::new();
         for (g, hs) in rows.iter().enumerate() {
-            count_row_ngrams(&mut stats, &mut cache, hs, 3, g % 2, 1, g as u32);
+            count_row_ngrams(&mut stats, &mut cache, &mut occ, hs, 3, g % 2, 1, g as u32);
         }
         let mut want: HashMap<u64, (Vec<u32>, u8)> = HashMap::new();
         for (g, hs) in rows.iter().enumerate() {
