@@ -268,7 +268,7 @@ impl NgramCounts {
 /// `u32::MAX` rows, and `reset` says when the counts' tags must be forgotten first.
 pub fn row_tag(g: usize) -> (u32, bool) {
     let period = u32::MAX as usize;
-    ((g % period) as u32, g > 0 && g % period == 0)
+    ((g % period) as u32, g > 0 && g.is_multiple_of(period))
 }
 
 /// Rows grouped by (token sequence, label): `rep[g]` the first row of group g, `weight[g]` its
