@@ -18,6 +18,7 @@ use crate::hash::mix;
 use crate::ngram_counts::{NgramCounts, RowGroups, U64Map, row_tag};
 use crate::stats::binom_sf;
 use crate::tokens::TokenTable;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -488,6 +489,22 @@ fn word_counts(hs: &[u64]) -> Vec<(u64, f64)> {
     counts
 }
 
+/// What pass 2 finds in one row: whether the row looks like another class, and per candidate
+/// n-gram of the row (first position `p`) its neighbour pairs (clean-label candidates) and,
+/// when the row carries the candidate's label, whether it looks like another class without it.
+struct RowPass2 {
+    disagree: bool,
+    hits: Vec<Hit>,
+}
+
+struct Hit {
+    h: u64,
+    p: usize,
+    clean: bool,
+    contexts: Vec<(u64, u64)>,
+    other: Option<bool>,
+}
+
 /// Reused buffers for the ablation.
 #[derive(Default)]
 struct Scratch {
@@ -581,58 +598,95 @@ pub fn find_triggers(
     // not with their occurrences).
     let mut disagree_rows = 0usize;
     let mut tally: U64Map<Tally> = U64Map::default();
-    let mut scratch = Scratch::default();
     // Context diversity for clean-label candidates: distinct (left, right) neighbour pairs.
     let mut ctx: HashMap<u64, (u32, std::collections::HashSet<(u64, u64)>)> = HashMap::new();
-    let mut hits: Vec<(u64, u8, usize)> = Vec::new();
-    for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
-        table.hashes_into(i, &mut hs);
-        let yi = y.get(i).copied().unwrap_or(0);
-        let counts = word_counts(&hs);
-        let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
-        if argmax(&rt.base) != yi {
-            disagree_rows += w as usize;
-        }
-        row_candidates(
-            &cache,
-            g,
-            &hs,
-            cfg.max_n,
-            |h| cand.contains_key(&h),
-            &mut hits,
-        );
-        for &(h, n, p) in &hits {
-            let Some(&(t, _)) = cand.get(&h) else {
-                continue;
-            };
-            let n = n as usize;
-            if n == 1 && clean_cand.contains(&h) {
-                let e = ctx.entry(h).or_default();
-                for (q, &word) in hs.iter().enumerate() {
-                    if word == h && e.0 < 10_000 {
-                        e.0 = e.0.saturating_add(w);
-                        let l = if q > 0 { hs[q - 1] } else { 0 };
-                        let r = hs.get(q + 1).copied().unwrap_or(0);
-                        e.1.insert((l, r));
+    // The rows are scored in parallel, a chunk at a time, and their findings merged in row
+    // order: the tallies and contexts are exactly those of one pass in sequence.
+    const CHUNK: usize = 2048;
+    let mut chunk_start = 0usize;
+    while chunk_start < groups.len() {
+        let chunk_end = (chunk_start + CHUNK).min(groups.len());
+        let outs: Vec<RowPass2> = (chunk_start..chunk_end)
+            .into_par_iter()
+            .map_init(
+                || (Scratch::default(), Vec::new(), Vec::new()),
+                |(scratch, hs, hits), g| {
+                    let i = groups.rep.get(g).copied().unwrap_or(0);
+                    table.hashes_into(i, hs);
+                    let yi = y.get(i).copied().unwrap_or(0);
+                    let counts = word_counts(hs);
+                    let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
+                    let mut out = RowPass2 {
+                        disagree: argmax(&rt.base) != yi,
+                        hits: Vec::new(),
+                    };
+                    row_candidates(&cache, g, hs, cfg.max_n, |h| cand.contains_key(&h), hits);
+                    for &(h, n, p) in hits.iter() {
+                        let Some(&(t, _)) = cand.get(&h) else {
+                            continue;
+                        };
+                        let n = n as usize;
+                        let mut hit = Hit {
+                            h,
+                            p,
+                            clean: n == 1 && clean_cand.contains(&h),
+                            contexts: Vec::new(),
+                            other: None,
+                        };
+                        if hit.clean {
+                            for (q, &word) in hs.iter().enumerate() {
+                                if word == h {
+                                    let l = if q > 0 { hs[q - 1] } else { 0 };
+                                    let r = hs.get(q + 1).copied().unwrap_or(0);
+                                    hit.contexts.push((l, r));
+                                }
+                            }
+                        }
+                        if yi == t {
+                            hit.other = Some(scratch.ablated_argmax(&rt, &counts, hs, p, n) != t);
+                        }
+                        if hit.clean || hit.other.is_some() {
+                            out.hits.push(hit);
+                        }
+                    }
+                    out
+                },
+            )
+            .collect();
+        for (g, out) in (chunk_start..chunk_end).zip(outs) {
+            let i = groups.rep.get(g).copied().unwrap_or(0);
+            let w = groups.weight.get(g).copied().unwrap_or(0);
+            if out.disagree {
+                disagree_rows += w as usize;
+            }
+            for hit in out.hits {
+                if hit.clean {
+                    let e = ctx.entry(hit.h).or_default();
+                    for lr in hit.contexts {
+                        if e.0 < 10_000 {
+                            e.0 = e.0.saturating_add(w);
+                            e.1.insert(lr);
+                        }
+                    }
+                }
+                if let Some(other) = hit.other {
+                    let e = tally.entry(hit.h).or_insert(Tally {
+                        tested: 0,
+                        disagree: 0,
+                        name_row: i,
+                        name_pos: hit.p,
+                    });
+                    e.tested += u64::from(w);
+                    if other {
+                        e.disagree += u64::from(w);
                     }
                 }
             }
-            if yi != t {
-                continue;
-            }
-            let a = scratch.ablated_argmax(&rt, &counts, &hs, p, n);
-            let e = tally.entry(h).or_insert(Tally {
-                tested: 0,
-                disagree: 0,
-                name_row: i,
-                name_pos: p,
-            });
-            e.tested += u64::from(w);
-            if a != t {
-                e.disagree += u64::from(w);
-            }
         }
+        chunk_start = chunk_end;
     }
+    let mut scratch = Scratch::default();
+    let mut hits: Vec<(u64, u8, usize)> = Vec::new();
     let p_base = (disagree_rows as f64 / n_rows.max(1) as f64).max(1e-3);
     let m = cand.len().max(1) as f64;
     // The significant candidates.
