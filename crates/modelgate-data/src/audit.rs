@@ -356,9 +356,38 @@ fn audit_stages(
     let mut extra = serde_json::Map::new();
 
     lap(&mut timings, "features");
+    // The dense embedding only serves k-means on numeric data (text clusters on the sparse rows).
+    let emb = if (opts.campaigns || opts.ood) && prep.mode != "text" {
+        embed(&prep.x, 64)
+    } else {
+        Vec::new()
+    };
+    // Numeric features: natural sub-populations (a handwriting style) behave like campaigns
+    // under cluster-held-out folds, so the campaign test runs on text only unless asked for.
+    let run_campaigns = opts.campaigns && n >= 50 && (prep.mode == "text" || opts.campaigns_dense);
+    // The stratified folds (1.) and the clustering and cluster-held-out folds (2.) do not
+    // depend on each other: both run at once in the rayon pool, so that its threads always have
+    // a fit to work on (each result is the same as when computed alone).
+    let (p, campaign_fit) = rayon::join(
+        || {
+            let folds = stratified_folds(y, k, opts.folds.max(2), opts.seed);
+            oof_proba(&prep.x, y, k, &folds, model, opts.c)
+        },
+        || {
+            run_campaigns.then(|| {
+                let n_clusters = (n / opts.cluster_size.max(2)).clamp(2, 500);
+                let clusters = if prep.mode == "text" {
+                    kmeans_sparse(&prep.x, n_clusters, 15, opts.seed ^ 0xc1, 50_000)
+                } else {
+                    kmeans(&emb, n_clusters, 15, opts.seed ^ 0xc1)
+                };
+                let gfolds = group_folds(&clusters, opts.folds.max(2));
+                let pg = oof_proba(&prep.x, y, k, &gfolds, model, opts.c);
+                (n_clusters, clusters, pg)
+            })
+        },
+    );
     // 1. Confident learning on stratified out-of-fold probabilities.
-    let folds = stratified_folds(y, k, opts.folds.max(2), opts.seed);
-    let p = oof_proba(&prep.x, y, k, &folds, model, opts.c);
     let mask = find_label_issues(y, &p, k);
     let mut pair_counts: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     for i in (0..n).filter(|&i| mask[i]) {
@@ -395,25 +424,9 @@ fn audit_stages(
     ));
 
     lap(&mut timings, "confident_learning");
-    // The dense embedding only serves k-means on numeric data (text clusters on the sparse rows).
-    let emb = if (opts.campaigns || opts.ood) && prep.mode != "text" {
-        embed(&prep.x, 64)
-    } else {
-        Vec::new()
-    };
 
     // 2. Flip campaigns: folds that hold out whole similarity clusters.
-    // Numeric features: natural sub-populations (a handwriting style) behave like campaigns
-    // under cluster-held-out folds, so the test runs on text only unless asked for.
-    if opts.campaigns && n >= 50 && (prep.mode == "text" || opts.campaigns_dense) {
-        let n_clusters = (n / opts.cluster_size.max(2)).clamp(2, 500);
-        let clusters = if prep.mode == "text" {
-            kmeans_sparse(&prep.x, n_clusters, 15, opts.seed ^ 0xc1, 50_000)
-        } else {
-            kmeans(&emb, n_clusters, 15, opts.seed ^ 0xc1)
-        };
-        let gfolds = group_folds(&clusters, opts.folds.max(2));
-        let pg = oof_proba(&prep.x, y, k, &gfolds, model, opts.c);
+    if let Some((n_clusters, clusters, pg)) = campaign_fit {
         let gmask = find_label_issues(y, &pg, k);
         let mut groups: BTreeMap<(usize, usize, usize), Vec<usize>> = BTreeMap::new();
         for i in (0..n).filter(|&i| gmask[i]) {
@@ -431,23 +444,29 @@ fn audit_stages(
         groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         groups.truncate(4);
         groups.sort_by_key(|g| g.0);
+        // Exclusionary reclassification: a model trained on everything but a group's rows
+        // (their cluster-mates stay in) must still call them the other class. A natural
+        // sub-population that merely went unseen while its cluster was held out does not.
+        // The (at most 4) refits are independent and run in parallel.
+        let refits: Vec<crate::model::Linear> = groups
+            .par_iter()
+            .map(|(_, rows)| {
+                let out: std::collections::HashSet<usize> = rows.iter().copied().collect();
+                let train: Vec<usize> = (0..n).filter(|i| !out.contains(i)).collect();
+                match model {
+                    ModelKind::Lr => fit_lr(&prep.x, y, k, &train, opts.c, 30),
+                    ModelKind::Nb => fit_nb(&prep.x, y, k, &train, 0.1),
+                }
+            })
+            .collect();
         let mut campaign_id = 0usize;
-        for ((cl, s, j), rows) in groups {
+        for (((cl, s, j), rows), m) in groups.into_iter().zip(refits) {
             // A campaign hides from ordinary cross-validation: most of its rows are caught only
-            // when their whole cluster is held out.
+            // when their whole cluster is held out (the groups were filtered on this above).
             let hidden = rows.iter().filter(|&&i| !mask[i]).count();
             if hidden < opts.campaign_min_rows || hidden * 2 < rows.len() {
                 continue;
             }
-            // Exclusionary reclassification: a model trained on everything but these rows
-            // (their cluster-mates stay in) must still call them the other class. A natural
-            // sub-population that merely went unseen while its cluster was held out does not.
-            let out: std::collections::HashSet<usize> = rows.iter().copied().collect();
-            let train: Vec<usize> = (0..n).filter(|i| !out.contains(i)).collect();
-            let m = match model {
-                ModelKind::Lr => fit_lr(&prep.x, y, k, &train, opts.c, 30),
-                ModelKind::Nb => fit_nb(&prep.x, y, k, &train, 0.1),
-            };
             let rows: Vec<usize> = rows
                 .into_iter()
                 .filter(|&i| {

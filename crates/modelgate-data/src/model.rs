@@ -171,14 +171,18 @@ pub fn fit_lr(
         let (w, b) = theta.split_at(m * k);
         let mut loss = 0.0;
         let mut s = vec![0f64; k];
+        // Per-row class deltas of the gradient.
+        let mut dq = vec![0f64; k];
         for r in 0..cy.len() {
             let (a, e) = (cptr[r], cptr[r + 1]);
             s.copy_from_slice(b);
             for t in a..e {
                 let base = cidx[t] as usize * k;
                 let v = f64::from(cval[t]);
-                for (q, sv) in s.iter_mut().enumerate() {
-                    *sv += w[base + q] * v;
+                if let Some(wr) = w.get(base..base + k) {
+                    for (sv, &wv) in s.iter_mut().zip(wr) {
+                        *sv += wv * v;
+                    }
                 }
             }
             let mx = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -189,14 +193,33 @@ pub fn fit_lr(
             }
             let yi = cy[r];
             loss += -(s[yi] / z).max(1e-300).ln();
-            for q in 0..k {
-                let d = (s[q] / z - if q == yi { 1.0 } else { 0.0 }) / n;
-                if d == 0.0 {
-                    continue;
+            // Each gradient entry receives this row's terms in the same order as a loop over
+            // classes, then features would give (entries of different classes never mix).
+            let mut all_nonzero = true;
+            for (q, d) in dq.iter_mut().enumerate() {
+                *d = (s[q] / z - if q == yi { 1.0 } else { 0.0 }) / n;
+                if *d == 0.0 {
+                    all_nonzero = false;
+                } else {
+                    grad[m * k + q] += *d;
                 }
-                grad[m * k + q] += d;
-                for t in a..e {
-                    grad[cidx[t] as usize * k + q] += d * f64::from(cval[t]);
+            }
+            for t in a..e {
+                let base = cidx[t] as usize * k;
+                let v = f64::from(cval[t]);
+                let Some(gr) = grad.get_mut(base..base + k) else {
+                    continue;
+                };
+                if all_nonzero {
+                    for (g, &d) in gr.iter_mut().zip(&dq) {
+                        *g += d * v;
+                    }
+                } else {
+                    for (g, &d) in gr.iter_mut().zip(&dq) {
+                        if d != 0.0 {
+                            *g += d * v;
+                        }
+                    }
                 }
             }
         }

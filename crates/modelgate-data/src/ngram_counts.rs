@@ -9,18 +9,126 @@ use std::collections::HashMap;
 /// Per-label counts of hashed n-grams: `counts[slot * k + label]`, `n[slot]` the n-gram length.
 pub struct NgramCounts {
     k: usize,
-    slot: U64Map<u32>,
+    slot: SlotTable,
     counts: Vec<u32>,
     n: Vec<u8>,
     /// N-grams seen in at most this many rows are dropped when the table is full.
     prune_df: u32,
 }
 
+/// One bucket of [`SlotTable`]: the n-gram hash, its slot (`u32::MAX`: empty) and the tag of
+/// the last row that counted it. 16 bytes: a lookup reads one cache line.
+#[derive(Clone, Copy)]
+struct Entry {
+    h: u64,
+    slot: u32,
+    last: u32,
+}
+
+const EMPTY: Entry = Entry {
+    h: 0,
+    slot: u32::MAX,
+    last: u32::MAX,
+};
+
+/// Open addressing with linear probing, hash -> (slot, last row tag). The counting pass looks
+/// up every n-gram occurrence of every row here, and a table of millions of n-grams does not
+/// fit in the caches: keeping key and value in one bucket halves the cache misses of a
+/// general-purpose map (control bytes and buckets apart).
+struct SlotTable {
+    entries: Vec<Entry>,
+    /// log2 of the bucket count.
+    bits: u32,
+    len: usize,
+}
+
+impl SlotTable {
+    fn with_capacity(n: usize) -> Self {
+        // At most 70 % full.
+        let want = (n.saturating_mul(10) / 7).max(16);
+        let bits = want.next_power_of_two().trailing_zeros();
+        SlotTable {
+            entries: vec![EMPTY; 1usize << bits],
+            bits,
+            len: 0,
+        }
+    }
+
+    fn home(&self, h: u64) -> usize {
+        // Fibonacci hashing: the top bits of the product.
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bits)) as usize
+    }
+
+    /// Bucket of `h`, or of the empty bucket where it would go.
+    fn find(&self, h: u64) -> usize {
+        let mask = self.entries.len() - 1;
+        let mut i = self.home(h);
+        loop {
+            match self.entries.get(i) {
+                Some(e) if e.slot != u32::MAX && e.h != h => i = (i + 1) & mask,
+                _ => return i,
+            }
+        }
+    }
+
+    fn get(&self, h: u64) -> Option<&Entry> {
+        self.entries
+            .get(self.find(h))
+            .filter(|e| e.slot != u32::MAX)
+    }
+
+    /// The entry of `h`, inserted with `slot` when absent.
+    fn entry(&mut self, h: u64, slot: u32) -> Option<&mut Entry> {
+        if (self.len + 1) * 10 > self.entries.len() * 7 {
+            self.grow();
+        }
+        let i = self.find(h);
+        let e = self.entries.get_mut(i)?;
+        if e.slot == u32::MAX {
+            *e = Entry {
+                h,
+                slot,
+                last: u32::MAX,
+            };
+            self.len += 1;
+        }
+        Some(e)
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.entries);
+        self.bits += 1;
+        self.entries = vec![EMPTY; 1usize << self.bits];
+        for e in old.into_iter().filter(|e| e.slot != u32::MAX) {
+            let i = self.find(e.h);
+            if let Some(b) = self.entries.get_mut(i) {
+                *b = e;
+            }
+        }
+    }
+
+    /// Load the home buckets of `keys` (independent loads the processor overlaps), so that
+    /// the lookups that follow mostly hit the cache.
+    fn warm(&self, keys: impl Iterator<Item = u64>) {
+        let mut acc = 0u64;
+        for h in keys {
+            if let Some(e) = self.entries.get(self.home(h)) {
+                acc ^= e.h;
+            }
+        }
+        std::hint::black_box(acc);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.slot != u32::MAX)
+    }
+}
+
 impl NgramCounts {
     pub fn new(k: usize) -> Self {
         NgramCounts {
             k: k.max(1),
-            slot: U64Map::default(),
+            slot: SlotTable::with_capacity(0),
             counts: Vec::new(),
             n: Vec::new(),
             prune_df: 1,
@@ -28,28 +136,67 @@ impl NgramCounts {
     }
 
     pub fn len(&self) -> usize {
-        self.slot.len()
+        self.slot.len
     }
 
     /// Make room for about `n` distinct n-grams (avoids rehashing while counting).
     pub fn reserve(&mut self, n: usize) {
-        self.slot.reserve(n);
+        if self.slot.len == 0 {
+            self.slot = SlotTable::with_capacity(n);
+        }
         self.counts.reserve(n * self.k);
         self.n.reserve(n);
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slot.is_empty()
+        self.slot.len == 0
     }
 
     /// Count `w` rows labelled `y` that contain the n-gram `h` of length `n`.
     pub fn add(&mut self, h: u64, n: u8, y: usize, w: u32) {
-        let k = self.k;
-        let s = *self.slot.entry(h).or_insert_with(|| {
+        if let Some(s) = self.slot_of(h, n).map(|e| e.slot) {
+            self.count(s, y, w);
+        }
+    }
+
+    /// Like [`add`](Self::add), but only for the first occurrence of `h` in the row tagged
+    /// `row` (consecutive calls for one row share a tag; the next row must use another tag,
+    /// see [`row_tag`]). True when this was the row's first occurrence.
+    pub fn add_once(&mut self, h: u64, n: u8, y: usize, w: u32, row: u32) -> bool {
+        let s = match self.slot_of(h, n) {
+            Some(e) if e.last != row => {
+                e.last = row;
+                e.slot
+            }
+            _ => return false,
+        };
+        self.count(s, y, w);
+        true
+    }
+
+    /// Bring the table buckets of `keys` into the cache ahead of counting them (a hint: the
+    /// counts do not change).
+    pub fn warm(&self, keys: impl Iterator<Item = u64>) {
+        self.slot.warm(keys);
+    }
+
+    /// Forget which rows counted which n-grams (before tags are reused).
+    pub fn reset_tags(&mut self) {
+        self.slot.entries.iter_mut().for_each(|e| e.last = u32::MAX);
+    }
+
+    fn slot_of(&mut self, h: u64, n: u8) -> Option<&mut Entry> {
+        let next = self.n.len() as u32;
+        let e = self.slot.entry(h, next)?;
+        if e.slot == next {
             self.n.push(n);
-            self.counts.extend(std::iter::repeat_n(0, k));
-            (self.n.len() - 1) as u32
-        });
+            self.counts.extend(std::iter::repeat_n(0, self.k));
+        }
+        Some(e)
+    }
+
+    fn count(&mut self, s: u32, y: usize, w: u32) {
+        let k = self.k;
         if let Some(c) = self.counts.get_mut(s as usize * k + y.min(k - 1)) {
             *c = c.saturating_add(w);
         }
@@ -57,7 +204,7 @@ impl NgramCounts {
 
     /// Label counts and n-gram length of `h`.
     pub fn get(&self, h: u64) -> Option<(&[u32], u8)> {
-        let s = *self.slot.get(&h)? as usize;
+        let s = self.slot.get(h)?.slot as usize;
         Some((
             self.counts.get(s * self.k..(s + 1) * self.k)?,
             *self.n.get(s)?,
@@ -65,10 +212,10 @@ impl NgramCounts {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (u64, &[u32], u8)> {
-        self.slot.iter().filter_map(|(&h, &s)| {
-            let s = s as usize;
+        self.slot.iter().filter_map(|e| {
+            let s = e.slot as usize;
             Some((
-                h,
+                e.h,
                 self.counts.get(s * self.k..(s + 1) * self.k)?,
                 *self.n.get(s)?,
             ))
@@ -78,14 +225,14 @@ impl NgramCounts {
     /// Keep memory bounded: when more than `cap` n-grams are held, drop the rare ones (seen in
     /// at most `prune_df` rows); the floor rises while that frees too little.
     pub fn bound(&mut self, cap: usize) {
-        while self.slot.len() > cap {
+        while self.slot.len > cap {
             let k = self.k;
             let floor = self.prune_df;
             let mut keep: Vec<(u64, u32)> = self
                 .slot
                 .iter()
-                .filter(|(_, s)| {
-                    let s = **s as usize;
+                .filter(|e| {
+                    let s = e.slot as usize;
                     let df: u32 = self
                         .counts
                         .get(s * k..(s + 1) * k)
@@ -93,20 +240,20 @@ impl NgramCounts {
                         .unwrap_or(0);
                     df > floor
                 })
-                .map(|(&h, &s)| (h, s))
+                .map(|e| (e.h, e.slot))
                 .collect();
             keep.sort_unstable_by_key(|p| p.1);
             let mut counts = Vec::with_capacity(keep.len() * k);
             let mut n = Vec::with_capacity(keep.len());
-            let mut slot = U64Map::default();
-            slot.reserve(keep.len());
+            // Tags only matter within the row being counted; pruning happens between rows.
+            let mut slot = SlotTable::with_capacity(keep.len());
             for (new, (h, old)) in keep.into_iter().enumerate() {
                 let old = old as usize;
                 counts.extend_from_slice(self.counts.get(old * k..(old + 1) * k).unwrap_or(&[]));
                 n.push(self.n.get(old).copied().unwrap_or(1));
-                slot.insert(h, new as u32);
+                slot.entry(h, new as u32);
             }
-            let freed_enough = slot.len() <= cap / 2;
+            let freed_enough = slot.len <= cap / 2;
             self.counts = counts;
             self.n = n;
             self.slot = slot;
@@ -115,6 +262,13 @@ impl NgramCounts {
             }
         }
     }
+}
+
+/// The tag of row (or group) `g` for [`NgramCounts::add_once`]: tags repeat every
+/// `u32::MAX` rows, and `reset` says when the counts' tags must be forgotten first.
+pub fn row_tag(g: usize) -> (u32, bool) {
+    let period = u32::MAX as usize;
+    ((g % period) as u32, g > 0 && g.is_multiple_of(period))
 }
 
 /// Rows grouped by (token sequence, label): `rep[g]` the first row of group g, `weight[g]` its
@@ -243,6 +397,27 @@ mod tests {
         assert_eq!(c.get(7), Some((&[1u32, 5][..], 1)));
         assert_eq!(c.get(8), Some((&[3u32, 0][..], 1)));
         assert!(c.get(9).is_none());
+    }
+
+    #[test]
+    fn slot_table_finds_every_key_through_growth_and_collisions() {
+        let mut c = NgramCounts::new(3);
+        // Keys that share low bits (zero among them: the hash an empty bucket holds).
+        let keys: Vec<u64> = (0..5000u64).map(|i| i << 40).chain([1, u64::MAX]).collect();
+        for (r, &h) in keys.iter().enumerate() {
+            assert!(c.add_once(h, 2, r % 3, 1, 7));
+            assert!(!c.add_once(h, 2, r % 3, 1, 7), "second occurrence in a row");
+            assert!(c.add_once(h, 2, (r + 1) % 3, 2, 8));
+        }
+        assert_eq!(c.len(), keys.len());
+        for (r, &h) in keys.iter().enumerate() {
+            let mut want = [0u32; 3];
+            want[r % 3] += 1;
+            want[(r + 1) % 3] += 2;
+            assert_eq!(c.get(h), Some((&want[..], 2)));
+        }
+        assert!(c.get(12345).is_none());
+        assert_eq!(c.iter().count(), keys.len());
     }
 
     #[test]

@@ -187,6 +187,12 @@ impl TokenTable {
         self.ids(i).iter().map(|&id| self.hash_of(id)).collect()
     }
 
+    /// Row i's token hashes in order, written to `out` (cleared first).
+    pub fn hashes_into(&self, i: usize, out: &mut Vec<u64>) {
+        out.clear();
+        out.extend(self.ids(i).iter().map(|&id| self.hash_of(id)));
+    }
+
     /// Text of a vocabulary id.
     pub fn word(&self, id: u32) -> &str {
         let id = id as usize;

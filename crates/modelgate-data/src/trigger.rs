@@ -15,9 +15,10 @@
 
 use crate::features::ngram_hash;
 use crate::hash::mix;
-use crate::ngram_counts::{NgramCounts, RowGroups, U64Map};
+use crate::ngram_counts::{NgramCounts, RowGroups, U64Map, row_tag};
 use crate::stats::binom_sf;
 use crate::tokens::TokenTable;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -30,6 +31,9 @@ pub struct TriggerConfig {
     /// Maximum distinct n-grams kept while counting (rare ones are pruned past it).
     pub map_cap: usize,
     pub nb_bits: u32,
+    /// Memory for each row's distinct n-grams, kept from the counting pass for the later
+    /// passes; rows past it have their n-grams recomputed (same result, more time).
+    pub ngram_cache_bytes: usize,
 }
 
 impl Default for TriggerConfig {
@@ -41,6 +45,7 @@ impl Default for TriggerConfig {
             alpha: 0.01,
             map_cap: 4_000_000,
             nb_bits: 18,
+            ngram_cache_bytes: 64 << 20,
         }
     }
 }
@@ -294,7 +299,9 @@ pub struct TriggerResult {
     pub nb: UnigramNb,
 }
 
-/// Distinct n-gram hashes of one row (with their n and first position).
+/// Distinct n-gram hashes of one row (with their n and first position): the reference for
+/// what the counting pass and [`row_candidates`] find.
+#[cfg(test)]
 fn row_ngrams(hs: &[u64], max_n: usize) -> Vec<(u64, u8, usize)> {
     // (hash, position << 8 | n): sorting the pairs orders by hash, then first position.
     let mut v: Vec<(u64, u64)> = Vec::with_capacity(hs.len() * max_n);
@@ -312,6 +319,141 @@ fn row_ngrams(hs: &[u64], max_n: usize) -> Vec<(u64, u8, usize)> {
     v.into_iter()
         .map(|(h, pn)| (h, (pn & 0xff) as u8, (pn >> 8) as usize))
         .collect()
+}
+
+/// Each counted row's distinct n-grams as the counting pass found them (hash, and the n-gram's
+/// first position and length), so that the later passes need not hash and deduplicate the row
+/// again. Rows are cached in order while the memory budget lasts; `row(g)` is `None` for the
+/// rows past it, whose n-grams are recomputed with [`row_ngrams`] (the same set).
+struct NgramCache {
+    hashes: Vec<u64>,
+    /// `position << 8 | n`.
+    pos: Vec<u32>,
+    /// `start[g]..start[g + 1]`: row g's entries.
+    start: Vec<usize>,
+    max_items: usize,
+    /// Still caching (false once one row did not fit).
+    open: bool,
+}
+
+/// Bytes per cached n-gram.
+const CACHE_ITEM_BYTES: usize = 12;
+
+impl NgramCache {
+    fn new(budget_bytes: usize) -> Self {
+        NgramCache {
+            hashes: Vec::new(),
+            pos: Vec::new(),
+            start: vec![0],
+            max_items: budget_bytes / CACHE_ITEM_BYTES,
+            open: true,
+        }
+    }
+
+    /// Record one distinct n-gram of the row being counted.
+    fn push(&mut self, h: u64, p: usize, n: usize) {
+        if !self.open {
+            return;
+        }
+        let fits = self.hashes.len() < self.max_items && p < 1 << 24 && n < 1 << 8;
+        if !fits {
+            // This row and all later ones are recomputed.
+            let keep = self.start.last().copied().unwrap_or(0);
+            self.hashes.truncate(keep);
+            self.pos.truncate(keep);
+            self.hashes.shrink_to_fit();
+            self.pos.shrink_to_fit();
+            self.open = false;
+            return;
+        }
+        self.hashes.push(h);
+        self.pos.push(((p as u32) << 8) | n as u32);
+    }
+
+    /// Close the row being counted.
+    fn end_row(&mut self) {
+        if self.open {
+            self.start.push(self.hashes.len());
+        }
+    }
+
+    /// Row g's distinct n-grams `(hash, n, first position)`, when cached.
+    fn row(&self, g: usize) -> Option<impl Iterator<Item = (u64, u8, usize)> + '_> {
+        let (a, b) = (*self.start.get(g)?, *self.start.get(g + 1)?);
+        let (hs, ps) = (self.hashes.get(a..b)?, self.pos.get(a..b)?);
+        Some(
+            hs.iter()
+                .zip(ps)
+                .map(|(&h, &pn)| (h, (pn & 0xff) as u8, (pn >> 8) as usize)),
+        )
+    }
+
+    /// Rows cached.
+    #[cfg(test)]
+    fn rows(&self) -> usize {
+        self.start.len() - 1
+    }
+}
+
+/// Count one row's distinct n-grams (each once, named by its first position and then its
+/// shortest length, as [`row_ngrams`] does) and record them in the cache.
+#[allow(clippy::too_many_arguments)]
+fn count_row_ngrams(
+    stats: &mut NgramCounts,
+    cache: &mut NgramCache,
+    occ: &mut Vec<(u64, u8, usize)>,
+    hs: &[u64],
+    max_n: usize,
+    y: usize,
+    w: u32,
+    tag: u32,
+) {
+    // All occurrences first, so that their table buckets can be loaded ahead of the lookups
+    // (the table is far larger than the caches; independent loads overlap).
+    occ.clear();
+    for p in 0..hs.len() {
+        for n in 1..=max_n {
+            let Some(win) = hs.get(p..p + n) else { break };
+            let h = if n == 1 { win[0] } else { ngram_hash(win) };
+            occ.push((h, n as u8, p));
+        }
+    }
+    stats.warm(occ.iter().map(|o| o.0));
+    for &(h, n, p) in occ.iter() {
+        if stats.add_once(h, n, y, w, tag) {
+            cache.push(h, p, n as usize);
+        }
+    }
+    cache.end_row();
+}
+
+/// The n-grams of group g (representative row tokens `hs`) that pass `keep`, written to `out`.
+fn row_candidates(
+    cache: &NgramCache,
+    g: usize,
+    hs: &[u64],
+    max_n: usize,
+    keep: impl Fn(u64) -> bool,
+    out: &mut Vec<(u64, u8, usize)>,
+) {
+    out.clear();
+    if let Some(it) = cache.row(g) {
+        out.extend(it.filter(|t| keep(t.0)));
+        return;
+    }
+    // Recomputed: the occurrences that pass `keep`, in (position, length) order, so that a
+    // stable sort by hash puts each n-gram's first occurrence first (as `row_ngrams` names it).
+    for p in 0..hs.len() {
+        for n in 1..=max_n {
+            let Some(win) = hs.get(p..p + n) else { break };
+            let h = if n == 1 { win[0] } else { ngram_hash(win) };
+            if keep(h) {
+                out.push((h, n as u8, p));
+            }
+        }
+    }
+    out.sort_by_key(|t| t.0);
+    out.dedup_by_key(|t| t.0);
 }
 
 fn argmax(s: &[f64]) -> usize {
@@ -345,6 +487,22 @@ fn word_counts(hs: &[u64]) -> Vec<(u64, f64)> {
         }
     }
     counts
+}
+
+/// What pass 2 finds in one row: whether the row looks like another class, and per candidate
+/// n-gram of the row (first position `p`) its neighbour pairs (clean-label candidates) and,
+/// when the row carries the candidate's label, whether it looks like another class without it.
+struct RowPass2 {
+    disagree: bool,
+    hits: Vec<Hit>,
+}
+
+struct Hit {
+    h: u64,
+    p: usize,
+    clean: bool,
+    contexts: Vec<(u64, u64)>,
+    other: Option<bool>,
 }
 
 /// Reused buffers for the ablation.
@@ -394,13 +552,18 @@ pub fn find_triggers(
     // Distinct n-grams grow about linearly with the distinct rows' tokens.
     let tokens: usize = groups.rep.iter().map(|&i| table.ids(i).len()).sum();
     stats.reserve((tokens * cfg.max_n / 2).min(cfg.map_cap));
-    for (&i, &w) in groups.rep.iter().zip(&groups.weight) {
-        let hs = hashes(i);
+    let mut cache = NgramCache::new(cfg.ngram_cache_bytes);
+    let mut occ: Vec<(u64, u8, usize)> = Vec::new();
+    let mut hs: Vec<u64> = Vec::new();
+    for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
+        table.hashes_into(i, &mut hs);
         let yi = y.get(i).copied().unwrap_or(0);
         nb.add_copies(&hs, yi, w);
-        for (h, n, _) in row_ngrams(&hs, cfg.max_n) {
-            stats.add(h, n, yi, w);
+        let (tag, reset) = row_tag(g);
+        if reset {
+            stats.reset_tags();
         }
+        count_row_ngrams(&mut stats, &mut cache, &mut occ, &hs, cfg.max_n, yi, w, tag);
         stats.bound(cfg.map_cap);
     }
     nb.finish();
@@ -435,49 +598,95 @@ pub fn find_triggers(
     // not with their occurrences).
     let mut disagree_rows = 0usize;
     let mut tally: U64Map<Tally> = U64Map::default();
-    let mut scratch = Scratch::default();
     // Context diversity for clean-label candidates: distinct (left, right) neighbour pairs.
     let mut ctx: HashMap<u64, (u32, std::collections::HashSet<(u64, u64)>)> = HashMap::new();
-    for (&i, &w) in groups.rep.iter().zip(&groups.weight) {
-        let hs: Vec<u64> = table.hashes(i);
-        let yi = y.get(i).copied().unwrap_or(0);
-        let counts = word_counts(&hs);
-        let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
-        if argmax(&rt.base) != yi {
-            disagree_rows += w as usize;
-        }
-        for (h, n, p) in row_ngrams(&hs, cfg.max_n) {
-            let Some(&(t, _)) = cand.get(&h) else {
-                continue;
-            };
-            let n = n as usize;
-            if n == 1 && clean_cand.contains(&h) {
-                let e = ctx.entry(h).or_default();
-                for (q, &word) in hs.iter().enumerate() {
-                    if word == h && e.0 < 10_000 {
-                        e.0 = e.0.saturating_add(w);
-                        let l = if q > 0 { hs[q - 1] } else { 0 };
-                        let r = hs.get(q + 1).copied().unwrap_or(0);
-                        e.1.insert((l, r));
+    // The rows are scored in parallel, a chunk at a time, and their findings merged in row
+    // order: the tallies and contexts are exactly those of one pass in sequence.
+    const CHUNK: usize = 2048;
+    let mut chunk_start = 0usize;
+    while chunk_start < groups.len() {
+        let chunk_end = (chunk_start + CHUNK).min(groups.len());
+        let outs: Vec<RowPass2> = (chunk_start..chunk_end)
+            .into_par_iter()
+            .map_init(
+                || (Scratch::default(), Vec::new(), Vec::new()),
+                |(scratch, hs, hits), g| {
+                    let i = groups.rep.get(g).copied().unwrap_or(0);
+                    table.hashes_into(i, hs);
+                    let yi = y.get(i).copied().unwrap_or(0);
+                    let counts = word_counts(hs);
+                    let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
+                    let mut out = RowPass2 {
+                        disagree: argmax(&rt.base) != yi,
+                        hits: Vec::new(),
+                    };
+                    row_candidates(&cache, g, hs, cfg.max_n, |h| cand.contains_key(&h), hits);
+                    for &(h, n, p) in hits.iter() {
+                        let Some(&(t, _)) = cand.get(&h) else {
+                            continue;
+                        };
+                        let n = n as usize;
+                        let mut hit = Hit {
+                            h,
+                            p,
+                            clean: n == 1 && clean_cand.contains(&h),
+                            contexts: Vec::new(),
+                            other: None,
+                        };
+                        if hit.clean {
+                            for (q, &word) in hs.iter().enumerate() {
+                                if word == h {
+                                    let l = if q > 0 { hs[q - 1] } else { 0 };
+                                    let r = hs.get(q + 1).copied().unwrap_or(0);
+                                    hit.contexts.push((l, r));
+                                }
+                            }
+                        }
+                        if yi == t {
+                            hit.other = Some(scratch.ablated_argmax(&rt, &counts, hs, p, n) != t);
+                        }
+                        if hit.clean || hit.other.is_some() {
+                            out.hits.push(hit);
+                        }
+                    }
+                    out
+                },
+            )
+            .collect();
+        for (g, out) in (chunk_start..chunk_end).zip(outs) {
+            let i = groups.rep.get(g).copied().unwrap_or(0);
+            let w = groups.weight.get(g).copied().unwrap_or(0);
+            if out.disagree {
+                disagree_rows += w as usize;
+            }
+            for hit in out.hits {
+                if hit.clean {
+                    let e = ctx.entry(hit.h).or_default();
+                    for lr in hit.contexts {
+                        if e.0 < 10_000 {
+                            e.0 = e.0.saturating_add(w);
+                            e.1.insert(lr);
+                        }
+                    }
+                }
+                if let Some(other) = hit.other {
+                    let e = tally.entry(hit.h).or_insert(Tally {
+                        tested: 0,
+                        disagree: 0,
+                        name_row: i,
+                        name_pos: hit.p,
+                    });
+                    e.tested += u64::from(w);
+                    if other {
+                        e.disagree += u64::from(w);
                     }
                 }
             }
-            if yi != t {
-                continue;
-            }
-            let a = scratch.ablated_argmax(&rt, &counts, &hs, p, n);
-            let e = tally.entry(h).or_insert(Tally {
-                tested: 0,
-                disagree: 0,
-                name_row: i,
-                name_pos: p,
-            });
-            e.tested += u64::from(w);
-            if a != t {
-                e.disagree += u64::from(w);
-            }
         }
+        chunk_start = chunk_end;
     }
+    let mut scratch = Scratch::default();
+    let mut hits: Vec<(u64, u8, usize)> = Vec::new();
     let p_base = (disagree_rows as f64 / n_rows.max(1) as f64).max(1e-3);
     let m = cand.len().max(1) as f64;
     // The significant candidates.
@@ -497,18 +706,22 @@ pub fn find_triggers(
     let mut rows_of: U64Map<Vec<(usize, usize)>> = keys.iter().map(|&h| (h, Vec::new())).collect();
     if !keys.is_empty() {
         for (g, &i) in groups.rep.iter().enumerate() {
-            let hs: Vec<u64> = table.hashes(i);
+            table.hashes_into(i, &mut hs);
             let yi = y.get(i).copied().unwrap_or(0);
-            let hit: Vec<(u64, u8, usize)> = row_ngrams(&hs, cfg.max_n)
-                .into_iter()
-                .filter(|(h, _, _)| rows_of.contains_key(h) && cand.get(h).map(|c| c.0) == Some(yi))
-                .collect();
-            if hit.is_empty() {
+            row_candidates(
+                &cache,
+                g,
+                &hs,
+                cfg.max_n,
+                |h| rows_of.contains_key(&h) && cand.get(&h).map(|c| c.0) == Some(yi),
+                &mut hits,
+            );
+            if hits.is_empty() {
                 continue;
             }
             let counts = word_counts(&hs);
             let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
-            for (h, n, p) in hit {
+            for &(h, n, p) in &hits {
                 let a = scratch.ablated_argmax(&rt, &counts, &hs, p, n as usize);
                 if let Some(v) = rows_of.get_mut(&h) {
                     v.push((g, a));
@@ -686,6 +899,82 @@ mod tests {
         let flagged: Vec<usize> = r.triggers[0].rows.clone();
         let truth: Vec<usize> = (0..texts.len()).filter(|&i| poison[i]).collect();
         assert_eq!(flagged, truth);
+    }
+
+    /// Everything the report takes from a trigger result.
+    fn summary(r: &TriggerResult) -> String {
+        let t: Vec<String> = r.triggers.iter().map(|t| format!("{t:?}")).collect();
+        let c: Vec<String> = r.clean_label.iter().map(|c| format!("{c:?}")).collect();
+        format!(
+            "{t:?} {c:?} {} {}",
+            r.background_disagreement.to_bits(),
+            r.candidates_tested
+        )
+    }
+
+    #[test]
+    fn cached_ngrams_give_the_same_result_as_recomputing_them() {
+        let (mut texts, mut y, _) = corpus(true);
+        // Repeated words and n-grams inside rows, identical rows, and a phrase trigger.
+        for i in 0..60 {
+            texts.push(format!(
+                "cash cash cash free cash lunch report alpha beta gamma {i}"
+            ));
+            y.push(1);
+        }
+        for i in 0..40 {
+            texts.push(format!(
+                "meeting agenda meeting alpha beta gamma notes {}",
+                i % 3
+            ));
+            y.push(1);
+        }
+        let table = TokenTable::from_texts(texts.len(), &|i, s| s.push_str(&texts[i]));
+        let full = find_triggers(&table, &y, 2, &TriggerConfig::default());
+        assert!(!full.triggers.is_empty());
+        // No cache at all, and a budget that holds only the first rows.
+        for budget in [0, 4000 * CACHE_ITEM_BYTES] {
+            let cfg = TriggerConfig {
+                ngram_cache_bytes: budget,
+                ..TriggerConfig::default()
+            };
+            let r = find_triggers(&table, &y, 2, &cfg);
+            assert_eq!(summary(&r), summary(&full), "budget {budget}");
+            assert_eq!(
+                r.triggers.iter().map(|t| &t.rows).collect::<Vec<_>>(),
+                full.triggers.iter().map(|t| &t.rows).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn counted_ngrams_match_the_sorted_row_ngrams() {
+        let mut rng = Rng::new(11);
+        let rows: Vec<Vec<u64>> = (0..50)
+            .map(|i| (0..(i % 17)).map(|_| rng.below(6) as u64 + 1).collect())
+            .collect();
+        let mut stats = NgramCounts::new(2);
+        let mut cache = NgramCache::new(1 << 20);
+        let mut occ = Vec::new();
+        for (g, hs) in rows.iter().enumerate() {
+            count_row_ngrams(&mut stats, &mut cache, &mut occ, hs, 3, g % 2, 1, g as u32);
+        }
+        let mut want: HashMap<u64, (Vec<u32>, u8)> = HashMap::new();
+        for (g, hs) in rows.iter().enumerate() {
+            let mut got: Vec<(u64, u8, usize)> =
+                cache.row(g).map(|it| it.collect()).unwrap_or_default();
+            got.sort_unstable();
+            assert_eq!(got, row_ngrams(hs, 3), "row {g}");
+            for (h, n, _) in row_ngrams(hs, 3) {
+                let e = want.entry(h).or_insert((vec![0, 0], n));
+                e.0[g % 2] += 1;
+            }
+        }
+        assert_eq!(cache.rows(), rows.len());
+        assert_eq!(stats.len(), want.len());
+        for (h, (c, n)) in &want {
+            assert_eq!(stats.get(*h), Some((&c[..], *n)));
+        }
     }
 
     #[test]
