@@ -21,10 +21,10 @@ use crate::features::{hashed_counts_of, ngram_hash, token_hash};
 use crate::hash::mix;
 use crate::model::{Linear, ModelKind, fit_lr, oof_proba, stratified_folds};
 use crate::ngram_counts::U64Map;
-use crate::read::{Content, Limits, Records, Spec, read, read_npy};
+use crate::read::{Content, Limits, Records, Spec, read, read_npy, read_streaming};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
 use crate::stats::{binom_sf, chi2_sf};
-use crate::tokens::TokenTable;
+use crate::tokens::{TokenTable, TokenTableBuilder};
 use crate::trigger::UnigramNb;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -330,7 +330,8 @@ impl State {
 }
 
 /// Screen a batch file (`vectors`: the batch's row vectors, required when the baseline was
-/// fitted on vectors).
+/// fitted on vectors). A text batch is read in chunks of [`crate::CHUNK_ROWS`] rows, each
+/// tokenised and freed before the next is parsed.
 pub fn screen_file(
     state: &State,
     path: &Path,
@@ -338,6 +339,27 @@ pub fn screen_file(
     source: Option<&str>,
     id: Option<&str>,
     max_flag_rate: f64,
+) -> Result<Report> {
+    screen_file_chunked(
+        state,
+        path,
+        vectors,
+        source,
+        id,
+        max_flag_rate,
+        crate::CHUNK_ROWS,
+    )
+}
+
+/// [`screen_file`] with `chunk_rows` rows per chunk (the report does not depend on it).
+pub fn screen_file_chunked(
+    state: &State,
+    path: &Path,
+    vectors: Option<&Path>,
+    source: Option<&str>,
+    id: Option<&str>,
+    max_flag_rate: f64,
+    chunk_rows: usize,
 ) -> Result<Report> {
     match (state.vectors, vectors) {
         (true, None) => {
@@ -371,12 +393,23 @@ pub fn screen_file(
         max_field_chars: state.max_field_chars,
         ..Limits::default()
     };
+    let t0 = std::time::Instant::now();
+    if matches!(state.featurizer, StateFeaturizer::Text(_)) && vectors.is_none() {
+        let mut tb = TokenTableBuilder::new();
+        let (records, streamed) =
+            read_streaming(path, &spec, &limits, chunk_rows, &mut |texts, done| {
+                tb.push_owned(texts, done);
+                Ok(())
+            })?;
+        let tokens = streamed.then(|| tb.finish());
+        return screen_with(state, &records, None, tokens, max_flag_rate, t0);
+    }
     let records = read(path, &spec, &limits)?;
     let v = match vectors {
         Some(p) => Some(read_npy(p, &limits)?),
         None => None,
     };
-    screen(state, &records, v, max_flag_rate)
+    screen_with(state, &records, v, None, max_flag_rate, t0)
 }
 
 pub fn screen(
@@ -385,8 +418,33 @@ pub fn screen(
     vectors: Option<Vec<Vec<f64>>>,
     max_flag_rate: f64,
 ) -> Result<Report> {
-    let t0 = std::time::Instant::now();
+    screen_with(
+        state,
+        records,
+        vectors,
+        None,
+        max_flag_rate,
+        std::time::Instant::now(),
+    )
+}
+
+/// `tokens`: the batch's texts, tokenised while they were read (a streaming read leaves
+/// `records` with an empty text column).
+fn screen_with(
+    state: &State,
+    records: &Records,
+    vectors: Option<Vec<Vec<f64>>>,
+    tokens: Option<TokenTable>,
+    max_flag_rate: f64,
+    t0: std::time::Instant,
+) -> Result<Report> {
     let n = records.rows;
+    if tokens.as_ref().is_some_and(|t| t.rows() != n) {
+        return Err(DataError::Invalid(format!(
+            "{}: internal: {n} rows were read but a different number tokenised",
+            records.path.display()
+        )));
+    }
     let k = state.classes.len();
     let classes = &state.classes;
     let index: HashMap<&str, usize> = classes
@@ -435,15 +493,20 @@ pub fn screen(
             )));
         }
     };
-    let table = match (&state.featurizer, &records.content, &dense_values) {
-        (StateFeaturizer::Text(_), Content::Text(t), _) => TokenTable::from_texts(n, &|i, s| {
-            s.push_str(t.get(i).map(String::as_str).unwrap_or(""));
-        }),
-        (StateFeaturizer::Dense { scaler, names }, _, Some(v)) => TokenTable::from_lists(n, &|i| {
-            v.get(i)
-                .map(|r| scaler.bin_tokens(names, r))
-                .unwrap_or_default()
-        }),
+    let table = match (&state.featurizer, &records.content, &dense_values, tokens) {
+        (StateFeaturizer::Text(_), Content::Text(_), _, Some(t)) => t,
+        (StateFeaturizer::Text(_), Content::Text(t), _, None) => {
+            TokenTable::from_texts(n, &|i, s| {
+                s.push_str(t.get(i).map(String::as_str).unwrap_or(""));
+            })
+        }
+        (StateFeaturizer::Dense { scaler, names }, _, Some(v), _) => {
+            TokenTable::from_lists(n, &|i| {
+                v.get(i)
+                    .map(|r| scaler.bin_tokens(names, r))
+                    .unwrap_or_default()
+            })
+        }
         _ => TokenTable::default(),
     };
     let row_hashes: Vec<Vec<u64>> = (0..n).into_par_iter().map(|i| table.hashes(i)).collect();
