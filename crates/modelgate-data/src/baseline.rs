@@ -21,7 +21,7 @@ use crate::features::{hashed_counts_of, ngram_hash, token_hash};
 use crate::hash::mix;
 use crate::model::{Linear, ModelKind, fit_lr, oof_proba, stratified_folds};
 use crate::ngram_counts::U64Map;
-use crate::read::{Content, Limits, Records, Spec, read, read_npy, read_streaming};
+use crate::read::{Content, Limits, Records, Spec, read, read_npy, read_pipelined};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
 use crate::stats::{binom_sf, chi2_sf};
 use crate::tokens::{TokenTable, TokenTableBuilder};
@@ -394,22 +394,30 @@ pub fn screen_file_chunked(
         ..Limits::default()
     };
     let t0 = std::time::Instant::now();
-    if matches!(state.featurizer, StateFeaturizer::Text(_)) && vectors.is_none() {
+    if let (StateFeaturizer::Text(idf), None) = (&state.featurizer, vectors) {
+        // Per chunk: tokenise the rows (then drop their texts) and score them with the
+        // baseline model; the batch-level statistics run on the token table afterwards.
         let mut tb = TokenTableBuilder::new();
+        let mut p = Vec::new();
         let (records, streamed) =
-            read_streaming(path, &spec, &limits, chunk_rows, &mut |texts, done| {
+            read_pipelined(path, &spec, &limits, chunk_rows, &mut |texts, done| {
+                let lo = tb.rows();
                 tb.push_owned(texts, done);
-                Ok(())
+                p.extend(text_proba(state, idf, tb.table(), lo..tb.rows()));
             })?;
-        let tokens = streamed.then(|| tb.finish());
-        return screen_with(state, &records, None, tokens, max_flag_rate, t0);
+        let (tokens, p) = if streamed {
+            (Some(tb.finish()), Some(p))
+        } else {
+            (None, None)
+        };
+        return screen_with(state, &records, None, tokens, p, max_flag_rate, t0);
     }
     let records = read(path, &spec, &limits)?;
     let v = match vectors {
         Some(p) => Some(read_npy(p, &limits)?),
         None => None,
     };
-    screen_with(state, &records, v, None, max_flag_rate, t0)
+    screen_with(state, &records, v, None, None, max_flag_rate, t0)
 }
 
 pub fn screen(
@@ -423,18 +431,62 @@ pub fn screen(
         records,
         vectors,
         None,
+        None,
         max_flag_rate,
         std::time::Instant::now(),
     )
 }
 
+/// Baseline-model class probabilities of text rows `rows` of `table` (row-major, k per row),
+/// each row on its own (rayon, gathered in row order): the same numbers whether computed for
+/// the whole batch or one chunk at a time.
+fn text_proba(
+    state: &State,
+    idf: &crate::features::Idf,
+    table: &TokenTable,
+    rows: std::ops::Range<usize>,
+) -> Vec<f64> {
+    rows.into_par_iter()
+        .map_init(
+            || {
+                (
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                )
+            },
+            |(words, buckets, counts, idx, val, hs), i| {
+                words.clear();
+                if idf.cfg.char_ngrams {
+                    words.extend(table.ids(i).iter().map(|&id| table.word(id).to_string()));
+                }
+                let w: Vec<&str> = words.iter().map(String::as_str).collect();
+                hs.clear();
+                hs.extend(table.ids(i).iter().map(|&id| table.hash_of(id)));
+                counts.clear();
+                hashed_counts_of(hs, &w, &idf.cfg, buckets, counts);
+                idx.clear();
+                val.clear();
+                idf.transform_row(counts, idx, val);
+                state.model.proba(idx, val)
+            },
+        )
+        .flatten_iter()
+        .collect()
+}
+
 /// `tokens`: the batch's texts, tokenised while they were read (a streaming read leaves
-/// `records` with an empty text column).
+/// `records` with an empty text column); `proba`: their baseline-model probabilities,
+/// computed chunk by chunk as the rows arrived.
 fn screen_with(
     state: &State,
     records: &Records,
     vectors: Option<Vec<Vec<f64>>>,
     tokens: Option<TokenTable>,
+    proba: Option<Vec<f64>>,
     max_flag_rate: f64,
     t0: std::time::Instant,
 ) -> Result<Report> {
@@ -513,28 +565,11 @@ fn screen_with(
     let hashes = |i: usize| -> &[u64] { row_hashes.get(i).map(Vec::as_slice).unwrap_or(&[]) };
     // Baseline model probabilities, row by row in parallel (each row's arithmetic is the same
     // as a sequential pass, so the report does not depend on the thread count).
-    let p: Vec<f64> = match (&state.featurizer, &dense_values) {
-        (StateFeaturizer::Text(idf), _) => (0..n)
-            .into_par_iter()
-            .map_init(
-                || (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()),
-                |(words, buckets, counts, idx, val), i| {
-                    words.clear();
-                    if idf.cfg.char_ngrams {
-                        words.extend(table.ids(i).iter().map(|&id| table.word(id).to_string()));
-                    }
-                    let w: Vec<&str> = words.iter().map(String::as_str).collect();
-                    counts.clear();
-                    hashed_counts_of(hashes(i), &w, &idf.cfg, buckets, counts);
-                    idx.clear();
-                    val.clear();
-                    idf.transform_row(counts, idx, val);
-                    state.model.proba(idx, val)
-                },
-            )
-            .flatten_iter()
-            .collect(),
-        (StateFeaturizer::Dense { scaler, .. }, Some(v)) => {
+    let p: Vec<f64> = match (&state.featurizer, &dense_values, proba) {
+        // Computed chunk by chunk while the batch was read.
+        (StateFeaturizer::Text(_), _, Some(p)) => p,
+        (StateFeaturizer::Text(idf), _, None) => text_proba(state, idf, &table, 0..n),
+        (StateFeaturizer::Dense { scaler, .. }, Some(v), _) => {
             let x = scaler.transform(v);
             (0..n)
                 .into_par_iter()

@@ -72,9 +72,8 @@ pub fn audit_file_chunked(
     let (records, tokens) = if vectors.is_none() {
         let mut tb = tokens::TokenTableBuilder::new();
         let (records, streamed) =
-            read::read_streaming(path, &spec, limits, chunk_rows, &mut |texts, done| {
+            read::read_pipelined(path, &spec, limits, chunk_rows, &mut |texts, done| {
                 tb.push_owned(texts, done);
-                Ok(())
             })?;
         (records, streamed.then(|| tb.finish()))
     } else {

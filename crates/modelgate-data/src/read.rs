@@ -267,6 +267,33 @@ pub fn read_streaming(
     read_with(path, spec, limits, Some(stream))
 }
 
+/// [`read_streaming`] with the parsing on a thread of its own: the next chunk is parsed
+/// while `consume` works on this one (at most one parsed chunk waits between them). The
+/// records, errors and chunks are those of [`read_streaming`].
+pub fn read_pipelined(
+    path: &Path,
+    spec: &Spec,
+    limits: &Limits,
+    chunk_rows: usize,
+    consume: &mut dyn FnMut(Vec<String>, f64),
+) -> Result<(Records, bool)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<String>, f64)>(1);
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            read_streaming(path, spec, limits, chunk_rows, &mut |texts, done| {
+                tx.send((texts, done))
+                    .map_err(|_| DataError::Invalid("internal: the chunk consumer stopped".into()))
+            })
+        });
+        for (texts, done) in rx {
+            consume(texts, done);
+        }
+        reader.join().map_err(|_| {
+            DataError::Invalid(format!("{}: the reader thread failed", path.display()))
+        })?
+    })
+}
+
 fn read_with(
     path: &Path,
     spec: &Spec,

@@ -5,7 +5,7 @@
 
 use modelgate_data::audit::{AuditOptions, audit_owned};
 use modelgate_data::baseline::{State, fit_file, screen, screen_file_chunked};
-use modelgate_data::read::{Content, Limits, Records, Spec, read, read_streaming};
+use modelgate_data::read::{Content, Limits, Records, Spec, read, read_pipelined, read_streaming};
 use modelgate_data::{Report, audit_file_chunked, render};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -241,6 +241,11 @@ fn streaming_read_gives_the_same_errors_and_limits() {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert_eq!(streamed, whole, "{} chunk {chunk}", path.display());
+            let pipelined = read_pipelined(&path, &spec, &lim, chunk, &mut |_, _| {})
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert_eq!(pipelined, whole, "{} chunk {chunk}", path.display());
         }
     }
     // One class: the audit's error is the same too.
