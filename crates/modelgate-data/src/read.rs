@@ -435,6 +435,7 @@ pub(crate) enum Progress {
     /// Bytes of the file consumed (before decompression) out of its length.
     Bytes(std::sync::Arc<std::sync::atomic::AtomicU64>, u64),
     /// Rows out of the total (Parquet metadata).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     Rows(usize),
 }
 
