@@ -561,8 +561,9 @@ fn screen_with(
         }
         _ => TokenTable::default(),
     };
-    let row_hashes: Vec<Vec<u64>> = (0..n).into_par_iter().map(|i| table.hashes(i)).collect();
-    let hashes = |i: usize| -> &[u64] { row_hashes.get(i).map(Vec::as_slice).unwrap_or(&[]) };
+    // A row's token hashes, looked up from the table when needed (not kept for every row:
+    // that copy was 8 bytes per token, as large as the table again).
+    let hashes = |i: usize| -> Vec<u64> { table.hashes(i) };
     // Baseline model probabilities, row by row in parallel (each row's arithmetic is the same
     // as a sequential pass, so the report does not depend on the thread count).
     let p: Vec<f64> = match (&state.featurizer, &dense_values, proba) {
@@ -643,9 +644,9 @@ fn screen_with(
 
     // 2. New trigger n-grams (batch statistics, ablation with the baseline NB).
     // n-gram statistics over distinct rows (a row repeated in the batch counts once).
-    let row_content: Vec<u64> = row_hashes
-        .par_iter()
-        .map(|hs| content_hash_of_hashes(hs))
+    let row_content: Vec<u64> = (0..n)
+        .into_par_iter()
+        .map(|i| content_hash_of_hashes(&hashes(i)))
         .collect();
     let mut seen_rows: U64Map<()> = U64Map::default();
     let first_seen: Vec<bool> = row_content
@@ -663,7 +664,7 @@ fn screen_with(
                 return (Vec::new(), [0; SHARDS + 1]);
             }
             // Already sorted by hash (and distinct).
-            let g: Vec<Gram> = ngrams_of_hashes(hashes(i), max_n)
+            let g: Vec<Gram> = ngrams_of_hashes(&hashes(i), max_n)
                 .into_iter()
                 .map(|(h, nn, pos)| (h, nn as u32, pos as u32))
                 .collect();
@@ -763,7 +764,7 @@ fn screen_with(
                 }
             }
             Some(RowNb {
-                base: state.nb.scores(hs),
+                base: state.nb.scores(&hs),
                 terms: state.nb.word_term_table(&counts),
                 counts,
             })
@@ -954,7 +955,7 @@ fn screen_with(
             if let Some(&bl) = row_content.get(i).and_then(|c| content.get(c)) {
                 return BaselineMatch::Exact(bl);
             }
-            if let Some(sig) = signature_of_hashes(hs, 2) {
+            if let Some(sig) = signature_of_hashes(&hs, 2) {
                 let mut hits: BTreeMap<u32, usize> = BTreeMap::new();
                 for key in band_keys(&sig) {
                     let start = state.bands.partition_point(|b| b.0 < key);
