@@ -293,6 +293,28 @@ pub fn audit_owned(
     audit_prepared(&records, prep, opts, t0)
 }
 
+/// Audit labelled text rows whose texts were tokenised while they were read (a streaming
+/// read, [`crate::read::read_streaming`]): `records` holds the labels and ids, `tokens` one
+/// row per record. The report is the one [`audit_owned`] gives for the same file.
+pub fn audit_tokenized(
+    records: Records,
+    tokens: TokenTable,
+    opts: &AuditOptions,
+    t0: std::time::Instant,
+) -> Result<Report> {
+    if tokens.rows() != records.rows {
+        return Err(DataError::Invalid(format!(
+            "{}: internal: {} rows were read but {} tokenised",
+            records.path.display(),
+            records.rows,
+            tokens.rows()
+        )));
+    }
+    let (classes, y) = encode_labels(&records)?;
+    let prep = prepare_tokens(classes, y, tokens, opts);
+    audit_prepared(&records, prep, opts, t0)
+}
+
 fn audit_prepared(
     records: &Records,
     mut prep: Prepared,

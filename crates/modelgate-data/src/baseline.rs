@@ -21,10 +21,10 @@ use crate::features::{hashed_counts_of, ngram_hash, token_hash};
 use crate::hash::mix;
 use crate::model::{Linear, ModelKind, fit_lr, oof_proba, stratified_folds};
 use crate::ngram_counts::U64Map;
-use crate::read::{Content, Limits, Records, Spec, read, read_npy};
+use crate::read::{Content, Limits, Records, Spec, read, read_npy, read_pipelined};
 use crate::report::{Attack, Collector, PlotData, Report, Stats, r4, reason};
 use crate::stats::{binom_sf, chi2_sf};
-use crate::tokens::TokenTable;
+use crate::tokens::{TokenTable, TokenTableBuilder};
 use crate::trigger::UnigramNb;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -330,7 +330,8 @@ impl State {
 }
 
 /// Screen a batch file (`vectors`: the batch's row vectors, required when the baseline was
-/// fitted on vectors).
+/// fitted on vectors). A text batch is read in chunks of [`crate::CHUNK_ROWS`] rows, each
+/// tokenised and freed before the next is parsed.
 pub fn screen_file(
     state: &State,
     path: &Path,
@@ -338,6 +339,27 @@ pub fn screen_file(
     source: Option<&str>,
     id: Option<&str>,
     max_flag_rate: f64,
+) -> Result<Report> {
+    screen_file_chunked(
+        state,
+        path,
+        vectors,
+        source,
+        id,
+        max_flag_rate,
+        crate::CHUNK_ROWS,
+    )
+}
+
+/// [`screen_file`] with `chunk_rows` rows per chunk (the report does not depend on it).
+pub fn screen_file_chunked(
+    state: &State,
+    path: &Path,
+    vectors: Option<&Path>,
+    source: Option<&str>,
+    id: Option<&str>,
+    max_flag_rate: f64,
+    chunk_rows: usize,
 ) -> Result<Report> {
     match (state.vectors, vectors) {
         (true, None) => {
@@ -371,12 +393,31 @@ pub fn screen_file(
         max_field_chars: state.max_field_chars,
         ..Limits::default()
     };
+    let t0 = std::time::Instant::now();
+    if let (StateFeaturizer::Text(idf), None) = (&state.featurizer, vectors) {
+        // Per chunk: tokenise the rows (then drop their texts) and score them with the
+        // baseline model; the batch-level statistics run on the token table afterwards.
+        let mut tb = TokenTableBuilder::new();
+        let mut p = Vec::new();
+        let (records, streamed) =
+            read_pipelined(path, &spec, &limits, chunk_rows, &mut |texts, done| {
+                let lo = tb.rows();
+                tb.push_owned(texts, done);
+                p.extend(text_proba(state, idf, tb.table(), lo..tb.rows()));
+            })?;
+        let (tokens, p) = if streamed {
+            (Some(tb.finish()), Some(p))
+        } else {
+            (None, None)
+        };
+        return screen_with(state, &records, None, tokens, p, max_flag_rate, t0);
+    }
     let records = read(path, &spec, &limits)?;
     let v = match vectors {
         Some(p) => Some(read_npy(p, &limits)?),
         None => None,
     };
-    screen(state, &records, v, max_flag_rate)
+    screen_with(state, &records, v, None, None, max_flag_rate, t0)
 }
 
 pub fn screen(
@@ -385,8 +426,77 @@ pub fn screen(
     vectors: Option<Vec<Vec<f64>>>,
     max_flag_rate: f64,
 ) -> Result<Report> {
-    let t0 = std::time::Instant::now();
+    screen_with(
+        state,
+        records,
+        vectors,
+        None,
+        None,
+        max_flag_rate,
+        std::time::Instant::now(),
+    )
+}
+
+/// Baseline-model class probabilities of text rows `rows` of `table` (row-major, k per row),
+/// each row on its own (rayon, gathered in row order): the same numbers whether computed for
+/// the whole batch or one chunk at a time.
+fn text_proba(
+    state: &State,
+    idf: &crate::features::Idf,
+    table: &TokenTable,
+    rows: std::ops::Range<usize>,
+) -> Vec<f64> {
+    rows.into_par_iter()
+        .map_init(
+            || {
+                (
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                )
+            },
+            |(words, buckets, counts, idx, val, hs), i| {
+                words.clear();
+                if idf.cfg.char_ngrams {
+                    words.extend(table.ids(i).iter().map(|&id| table.word(id).to_string()));
+                }
+                let w: Vec<&str> = words.iter().map(String::as_str).collect();
+                hs.clear();
+                hs.extend(table.ids(i).iter().map(|&id| table.hash_of(id)));
+                counts.clear();
+                hashed_counts_of(hs, &w, &idf.cfg, buckets, counts);
+                idx.clear();
+                val.clear();
+                idf.transform_row(counts, idx, val);
+                state.model.proba(idx, val)
+            },
+        )
+        .flatten_iter()
+        .collect()
+}
+
+/// `tokens`: the batch's texts, tokenised while they were read (a streaming read leaves
+/// `records` with an empty text column); `proba`: their baseline-model probabilities,
+/// computed chunk by chunk as the rows arrived.
+fn screen_with(
+    state: &State,
+    records: &Records,
+    vectors: Option<Vec<Vec<f64>>>,
+    tokens: Option<TokenTable>,
+    proba: Option<Vec<f64>>,
+    max_flag_rate: f64,
+    t0: std::time::Instant,
+) -> Result<Report> {
     let n = records.rows;
+    if tokens.as_ref().is_some_and(|t| t.rows() != n) {
+        return Err(DataError::Invalid(format!(
+            "{}: internal: {n} rows were read but a different number tokenised",
+            records.path.display()
+        )));
+    }
     let k = state.classes.len();
     let classes = &state.classes;
     let index: HashMap<&str, usize> = classes
@@ -435,43 +545,32 @@ pub fn screen(
             )));
         }
     };
-    let table = match (&state.featurizer, &records.content, &dense_values) {
-        (StateFeaturizer::Text(_), Content::Text(t), _) => TokenTable::from_texts(n, &|i, s| {
-            s.push_str(t.get(i).map(String::as_str).unwrap_or(""));
-        }),
-        (StateFeaturizer::Dense { scaler, names }, _, Some(v)) => TokenTable::from_lists(n, &|i| {
-            v.get(i)
-                .map(|r| scaler.bin_tokens(names, r))
-                .unwrap_or_default()
-        }),
+    let table = match (&state.featurizer, &records.content, &dense_values, tokens) {
+        (StateFeaturizer::Text(_), Content::Text(_), _, Some(t)) => t,
+        (StateFeaturizer::Text(_), Content::Text(t), _, None) => {
+            TokenTable::from_texts(n, &|i, s| {
+                s.push_str(t.get(i).map(String::as_str).unwrap_or(""));
+            })
+        }
+        (StateFeaturizer::Dense { scaler, names }, _, Some(v), _) => {
+            TokenTable::from_lists(n, &|i| {
+                v.get(i)
+                    .map(|r| scaler.bin_tokens(names, r))
+                    .unwrap_or_default()
+            })
+        }
         _ => TokenTable::default(),
     };
-    let row_hashes: Vec<Vec<u64>> = (0..n).into_par_iter().map(|i| table.hashes(i)).collect();
-    let hashes = |i: usize| -> &[u64] { row_hashes.get(i).map(Vec::as_slice).unwrap_or(&[]) };
+    // A row's token hashes, looked up from the table when needed (not kept for every row:
+    // that copy was 8 bytes per token, as large as the table again).
+    let hashes = |i: usize| -> Vec<u64> { table.hashes(i) };
     // Baseline model probabilities, row by row in parallel (each row's arithmetic is the same
     // as a sequential pass, so the report does not depend on the thread count).
-    let p: Vec<f64> = match (&state.featurizer, &dense_values) {
-        (StateFeaturizer::Text(idf), _) => (0..n)
-            .into_par_iter()
-            .map_init(
-                || (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()),
-                |(words, buckets, counts, idx, val), i| {
-                    words.clear();
-                    if idf.cfg.char_ngrams {
-                        words.extend(table.ids(i).iter().map(|&id| table.word(id).to_string()));
-                    }
-                    let w: Vec<&str> = words.iter().map(String::as_str).collect();
-                    counts.clear();
-                    hashed_counts_of(hashes(i), &w, &idf.cfg, buckets, counts);
-                    idx.clear();
-                    val.clear();
-                    idf.transform_row(counts, idx, val);
-                    state.model.proba(idx, val)
-                },
-            )
-            .flatten_iter()
-            .collect(),
-        (StateFeaturizer::Dense { scaler, .. }, Some(v)) => {
+    let p: Vec<f64> = match (&state.featurizer, &dense_values, proba) {
+        // Computed chunk by chunk while the batch was read.
+        (StateFeaturizer::Text(_), _, Some(p)) => p,
+        (StateFeaturizer::Text(idf), _, None) => text_proba(state, idf, &table, 0..n),
+        (StateFeaturizer::Dense { scaler, .. }, Some(v), _) => {
             let x = scaler.transform(v);
             (0..n)
                 .into_par_iter()
@@ -545,9 +644,9 @@ pub fn screen(
 
     // 2. New trigger n-grams (batch statistics, ablation with the baseline NB).
     // n-gram statistics over distinct rows (a row repeated in the batch counts once).
-    let row_content: Vec<u64> = row_hashes
-        .par_iter()
-        .map(|hs| content_hash_of_hashes(hs))
+    let row_content: Vec<u64> = (0..n)
+        .into_par_iter()
+        .map(|i| content_hash_of_hashes(&hashes(i)))
         .collect();
     let mut seen_rows: U64Map<()> = U64Map::default();
     let first_seen: Vec<bool> = row_content
@@ -565,7 +664,7 @@ pub fn screen(
                 return (Vec::new(), [0; SHARDS + 1]);
             }
             // Already sorted by hash (and distinct).
-            let g: Vec<Gram> = ngrams_of_hashes(hashes(i), max_n)
+            let g: Vec<Gram> = ngrams_of_hashes(&hashes(i), max_n)
                 .into_iter()
                 .map(|(h, nn, pos)| (h, nn as u32, pos as u32))
                 .collect();
@@ -665,7 +764,7 @@ pub fn screen(
                 }
             }
             Some(RowNb {
-                base: state.nb.scores(hs),
+                base: state.nb.scores(&hs),
                 terms: state.nb.word_term_table(&counts),
                 counts,
             })
@@ -856,7 +955,7 @@ pub fn screen(
             if let Some(&bl) = row_content.get(i).and_then(|c| content.get(c)) {
                 return BaselineMatch::Exact(bl);
             }
-            if let Some(sig) = signature_of_hashes(hs, 2) {
+            if let Some(sig) = signature_of_hashes(&hs, 2) {
                 let mut hits: BTreeMap<u32, usize> = BTreeMap::new();
                 for key in band_keys(&sig) {
                     let start = state.bands.partition_point(|b| b.0 < key);

@@ -38,8 +38,13 @@ pub use error::{DataError, Result};
 pub use read::{Limits, Records, Spec};
 pub use report::Report;
 
+/// Rows per chunk of a streaming read (`audit`, `screen`): the texts of this many rows are
+/// held at once before they are tokenised and freed.
+pub const CHUNK_ROWS: usize = 16_384;
+
 /// Read `path` and audit it: chat files without a label go to the chat detectors, everything
-/// else to the labelled-data detectors.
+/// else to the labelled-data detectors. A text column is read in chunks of [`CHUNK_ROWS`]
+/// rows, each tokenised and freed before the next is parsed.
 pub fn audit_file(
     path: &std::path::Path,
     spec: &Spec,
@@ -47,11 +52,36 @@ pub fn audit_file(
     limits: &Limits,
     opts: &AuditOptions,
 ) -> Result<Report> {
+    audit_file_chunked(path, spec, vectors, limits, opts, CHUNK_ROWS)
+}
+
+/// [`audit_file`] with `chunk_rows` rows per chunk (the report does not depend on it).
+pub fn audit_file_chunked(
+    path: &std::path::Path,
+    spec: &Spec,
+    vectors: Option<&std::path::Path>,
+    limits: &Limits,
+    opts: &AuditOptions,
+    chunk_rows: usize,
+) -> Result<Report> {
     let spec = Spec {
         vectors: vectors.is_some(),
         ..spec.clone()
     };
-    let records = read::read(path, &spec, limits)?;
+    let t0 = std::time::Instant::now();
+    let (records, tokens) = if vectors.is_none() {
+        let mut tb = tokens::TokenTableBuilder::new();
+        let (records, streamed) =
+            read::read_pipelined(path, &spec, limits, chunk_rows, &mut |texts, done| {
+                tb.push_owned(texts, done);
+            })?;
+        (records, streamed.then(|| tb.finish()))
+    } else {
+        (read::read(path, &spec, limits)?, None)
+    };
+    if let Some(tokens) = tokens {
+        return audit::audit_tokenized(records, tokens, opts, t0);
+    }
     if matches!(records.content, read::Content::Chat { .. }) && records.labels.is_empty() {
         return chat::audit_chat(&records, &chat::ChatOptions::default());
     }

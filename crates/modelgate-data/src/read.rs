@@ -145,26 +145,53 @@ fn io_err(path: &Path, source: std::io::Error) -> DataError {
     }
 }
 
+/// Counts the bytes read from the file (before decompression).
+struct Counted<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Open a file, transparently gunzipping it when it starts with the gzip magic.
 pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn BufRead>> {
+    open_counted(path, limits).map(|(r, _)| r)
+}
+
+/// [`open`], and how much of the file has been read.
+fn open_counted(path: &Path, limits: &Limits) -> Result<(Box<dyn BufRead>, Progress)> {
     let mut f = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut magic = [0u8; 2];
     let n = read_fully(&mut f, &mut magic).map_err(|e| io_err(path, e))?;
     let head = std::io::Cursor::new(magic[..n].to_vec());
-    let chained = head.chain(f);
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(n as u64));
+    let progress = Progress::Bytes(counter.clone(), len);
+    let chained = head.chain(Counted {
+        inner: f,
+        read: counter,
+    });
     let reader: Box<dyn Read> = if n == 2 && magic == [0x1f, 0x8b] {
         Box::new(flate2::read::MultiGzDecoder::new(chained))
     } else {
         Box::new(chained)
     };
-    Ok(Box::new(BufReader::with_capacity(
+    let r: Box<dyn BufRead> = Box::new(BufReader::with_capacity(
         1 << 16,
         Budget {
             inner: reader,
             left: limits.max_bytes,
             hit: false,
         },
-    )))
+    ));
+    Ok((r, progress))
 }
 
 fn read_fully(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -211,10 +238,73 @@ fn cut(s: &str, max: usize, truncated: &mut usize) -> String {
 
 /// Read a data file according to `spec`.
 pub fn read(path: &Path, spec: &Spec, limits: &Limits) -> Result<Records> {
+    read_with(path, spec, limits, None).map(|(r, _)| r)
+}
+
+/// Read a data file according to `spec`, handing its text column to `sink` every
+/// `chunk_rows` rows (and the last rows at the end) instead of keeping every row's text:
+/// each chunk can be tokenised and freed before the next is parsed. Labels, ids and sources
+/// are kept as [`read`] keeps them, and the same limits and errors apply (a row that fails
+/// after some chunks were sent is still an error for the whole file).
+///
+/// Returns the records and whether the texts went to the sink; they do for a text column of
+/// CSV, TSV, JSONL and Parquet files, and the records' content is then an empty
+/// [`Content::Text`]. Feature columns, chat layouts and label-only reads (`--vectors`) are
+/// returned whole as [`read`] returns them, and the sink is not called.
+pub fn read_streaming(
+    path: &Path,
+    spec: &Spec,
+    limits: &Limits,
+    chunk_rows: usize,
+    sink: TextSink<'_>,
+) -> Result<(Records, bool)> {
+    let stream = Stream {
+        sink,
+        chunk_rows: chunk_rows.max(1),
+        progress: Progress::Unknown,
+        sent: 0,
+    };
+    read_with(path, spec, limits, Some(stream))
+}
+
+/// [`read_streaming`] with the parsing on a thread of its own: the next chunk is parsed
+/// while `consume` works on this one (at most one parsed chunk waits between them). The
+/// records, errors and chunks are those of [`read_streaming`].
+pub fn read_pipelined(
+    path: &Path,
+    spec: &Spec,
+    limits: &Limits,
+    chunk_rows: usize,
+    consume: &mut dyn FnMut(Vec<String>, f64),
+) -> Result<(Records, bool)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<String>, f64)>(1);
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            read_streaming(path, spec, limits, chunk_rows, &mut |texts, done| {
+                tx.send((texts, done))
+                    .map_err(|_| DataError::Invalid("internal: the chunk consumer stopped".into()))
+            })
+        });
+        for (texts, done) in rx {
+            consume(texts, done);
+        }
+        reader.join().map_err(|_| {
+            DataError::Invalid(format!("{}: the reader thread failed", path.display()))
+        })?
+    })
+}
+
+fn read_with(
+    path: &Path,
+    spec: &Spec,
+    limits: &Limits,
+    stream: Option<Stream<'_>>,
+) -> Result<(Records, bool)> {
     if is_parquet(path)? {
-        return read_parquet(path, spec, limits);
+        return read_parquet(path, spec, limits, stream);
     }
-    let mut r = open(path, limits)?;
+    let (mut r, progress) = open_counted(path, limits)?;
+    let stream = stream.map(|s| Stream { progress, ..s });
     let first = {
         let buf = r.fill_buf().map_err(|e| io_err(path, e))?;
         buf.iter().copied().find(|b| !b.is_ascii_whitespace())
@@ -225,9 +315,9 @@ pub fn read(path: &Path, spec: &Spec, limits: &Limits) -> Result<Records> {
         });
     }
     match detect(path, first) {
-        "jsonl" => read_jsonl(path, r, spec, limits),
-        "tsv" => read_delimited(path, r, b'\t', spec, limits, "tsv"),
-        _ => read_delimited(path, r, b',', spec, limits, "csv"),
+        "jsonl" => read_jsonl(path, r, spec, limits, stream),
+        "tsv" => read_delimited(path, r, b'\t', spec, limits, "tsv", stream),
+        _ => read_delimited(path, r, b',', spec, limits, "csv", stream),
     }
 }
 
@@ -240,12 +330,22 @@ fn is_parquet(path: &Path) -> Result<bool> {
 }
 
 #[cfg(feature = "parquet")]
-fn read_parquet(path: &Path, spec: &Spec, limits: &Limits) -> Result<Records> {
-    parquet_input::read_parquet(path, spec, limits)
+fn read_parquet(
+    path: &Path,
+    spec: &Spec,
+    limits: &Limits,
+    stream: Option<Stream<'_>>,
+) -> Result<(Records, bool)> {
+    parquet_input::read_parquet(path, spec, limits, stream)
 }
 
 #[cfg(not(feature = "parquet"))]
-fn read_parquet(path: &Path, _spec: &Spec, _limits: &Limits) -> Result<Records> {
+fn read_parquet(
+    path: &Path,
+    _spec: &Spec,
+    _limits: &Limits,
+    _stream: Option<Stream<'_>>,
+) -> Result<(Records, bool)> {
     Err(DataError::Parquet {
         path: path.to_path_buf(),
         message: "this is a Parquet file, and this build of modelgate-data has no Parquet support: rebuild with the cargo feature `parquet` (modelgate-data/parquet), or convert the file to CSV".into(),
@@ -323,17 +423,57 @@ fn resolve(path: &Path, header: &[String], spec: &Spec) -> Result<(Cols, Vec<Str
     ))
 }
 
-struct Builder {
+/// Receives the texts of consecutive rows, in row order, a chunk at a time, with the share of
+/// the input read so far (0 when unknown).
+pub type TextSink<'s> = &'s mut dyn FnMut(Vec<String>, f64) -> Result<()>;
+
+/// How far through its input a reader is (for the sink's size estimate).
+#[derive(Clone, Default)]
+pub(crate) enum Progress {
+    #[default]
+    Unknown,
+    /// Bytes of the file consumed (before decompression) out of its length.
+    Bytes(std::sync::Arc<std::sync::atomic::AtomicU64>, u64),
+    /// Rows out of the total (Parquet metadata).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    Rows(usize),
+}
+
+impl Progress {
+    fn done(&self, rows: usize) -> f64 {
+        match self {
+            Progress::Unknown => 0.0,
+            Progress::Bytes(read, len) if *len > 0 => {
+                read.load(std::sync::atomic::Ordering::Relaxed) as f64 / *len as f64
+            }
+            Progress::Bytes(..) => 0.0,
+            Progress::Rows(total) if *total > 0 => rows as f64 / *total as f64,
+            Progress::Rows(_) => 0.0,
+        }
+    }
+}
+
+/// Where a streaming read sends the text column, and how many rows it sends at once.
+pub(crate) struct Stream<'s> {
+    sink: TextSink<'s>,
+    chunk_rows: usize,
+    progress: Progress,
+    /// Rows already handed to the sink.
+    sent: usize,
+}
+
+pub(crate) struct Builder<'s> {
     ids: Vec<String>,
     labels: Vec<String>,
     sources: Vec<String>,
     texts: Vec<String>,
     values: Vec<Vec<f64>>,
     truncated: usize,
+    stream: Option<Stream<'s>>,
 }
 
-impl Builder {
-    fn new() -> Self {
+impl<'s> Builder<'s> {
+    fn new(stream: Option<Stream<'s>>) -> Self {
         Builder {
             ids: Vec::new(),
             labels: Vec::new(),
@@ -341,7 +481,27 @@ impl Builder {
             texts: Vec::new(),
             values: Vec::new(),
             truncated: 0,
+            stream,
         }
+    }
+
+    /// Text rows so far, sent or held.
+    fn text_rows(&self) -> usize {
+        self.texts.len() + self.stream.as_ref().map_or(0, |s| s.sent)
+    }
+
+    /// Hand the held texts to the sink once a chunk is full (or at the end: `all`).
+    fn flush(&mut self, all: bool) -> Result<()> {
+        let Some(st) = self.stream.as_mut() else {
+            return Ok(());
+        };
+        if self.texts.is_empty() || (!all && self.texts.len() < st.chunk_rows) {
+            return Ok(());
+        }
+        let texts = std::mem::take(&mut self.texts);
+        st.sent += texts.len();
+        let done = if all { 1.0 } else { st.progress.done(st.sent) };
+        (st.sink)(texts, done)
     }
 }
 
@@ -369,7 +529,7 @@ fn push_row(
 ) -> Result<()> {
     if b.labels
         .len()
-        .max(b.texts.len())
+        .max(b.text_rows())
         .max(b.values.len())
         .max(b.ids.len())
         >= limits.max_rows
@@ -401,6 +561,7 @@ fn push_row(
         let t = get(i).unwrap_or_default();
         b.texts
             .push(cut(&t, limits.max_field_chars, &mut b.truncated));
+        b.flush(false)?;
     }
     if !cols.features.is_empty() {
         let mut row = Vec::with_capacity(cols.features.len());
@@ -413,19 +574,24 @@ fn push_row(
     Ok(())
 }
 
+/// The records, and whether the texts went to a stream's sink.
 fn finish(
     path: &Path,
-    b: Builder,
+    mut b: Builder<'_>,
     cols: &Cols,
     names: Vec<String>,
     id_name: Option<String>,
     rows: usize,
     format: &'static str,
-) -> Result<Records> {
+) -> Result<(Records, bool)> {
     if rows == 0 {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
         });
+    }
+    let streamed = b.stream.is_some() && cols.text.is_some() && cols.features.is_empty();
+    if streamed {
+        b.flush(true)?;
     }
     let content = if !cols.features.is_empty() {
         Content::Features {
@@ -437,17 +603,20 @@ fn finish(
     } else {
         Content::None
     };
-    Ok(Records {
-        path: path.to_path_buf(),
-        ids: cols.id.map(|_| b.ids),
-        id_column: id_name,
-        labels: b.labels,
-        sources: cols.source.map(|_| b.sources),
-        content,
-        rows,
-        truncated_fields: b.truncated,
-        format,
-    })
+    Ok((
+        Records {
+            path: path.to_path_buf(),
+            ids: cols.id.map(|_| b.ids),
+            id_column: id_name,
+            labels: b.labels,
+            sources: cols.source.map(|_| b.sources),
+            content,
+            rows,
+            truncated_fields: b.truncated,
+            format,
+        },
+        streamed,
+    ))
 }
 
 fn read_delimited(
@@ -457,7 +626,8 @@ fn read_delimited(
     spec: &Spec,
     limits: &Limits,
     format: &'static str,
-) -> Result<Records> {
+    stream: Option<Stream<'_>>,
+) -> Result<(Records, bool)> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delim)
         .flexible(false)
@@ -507,7 +677,7 @@ fn read_delimited(
     }
     let (cols, names) = resolve(path, &header, spec)?;
     let id_name = cols.id.and_then(|i| header.get(i).cloned());
-    let mut b = Builder::new();
+    let mut b = Builder::new(stream);
     let mut rows = 0usize;
     loop {
         let more = rdr.read_byte_record(&mut rec).map_err(map_csv)?;
@@ -624,24 +794,29 @@ type JsonlState = (Cols, Vec<String>, Vec<String>, Option<ChatLayout>);
 /// Rows given as JSON objects (JSONL lines, or Parquet rows converted to the same JSON
 /// values): the column selection and chat layout come from the first object, every object
 /// is then reduced exactly the same way whatever file it came from.
-pub(crate) struct JsonRows<'a> {
+pub(crate) struct JsonRows<'a, 's> {
     path: &'a Path,
     spec: &'a Spec,
     limits: &'a Limits,
-    b: Builder,
+    b: Builder<'s>,
     rows: usize,
     state: Option<JsonlState>,
     prompts: Vec<String>,
     responses: Vec<String>,
 }
 
-impl<'a> JsonRows<'a> {
-    pub(crate) fn new(path: &'a Path, spec: &'a Spec, limits: &'a Limits) -> Self {
+impl<'a, 's> JsonRows<'a, 's> {
+    pub(crate) fn new(
+        path: &'a Path,
+        spec: &'a Spec,
+        limits: &'a Limits,
+        stream: Option<Stream<'s>>,
+    ) -> Self {
         JsonRows {
             path,
             spec,
             limits,
-            b: Builder::new(),
+            b: Builder::new(stream),
             rows: 0,
             state: None,
             prompts: Vec::new(),
@@ -704,7 +879,7 @@ impl<'a> JsonRows<'a> {
         Ok(())
     }
 
-    pub(crate) fn finish(self, format: &'static str) -> Result<Records> {
+    pub(crate) fn finish(self, format: &'static str) -> Result<(Records, bool)> {
         let path = self.path;
         let Some((cols, names, header, layout)) = self.state else {
             return Err(DataError::Empty {
@@ -712,7 +887,7 @@ impl<'a> JsonRows<'a> {
             });
         };
         let id_name = cols.id.and_then(|i| header.get(i).cloned());
-        let mut rec = finish(path, self.b, &cols, names, id_name, self.rows, format)?;
+        let (mut rec, streamed) = finish(path, self.b, &cols, names, id_name, self.rows, format)?;
         if let Some(layout) = layout {
             rec.content = Content::Chat {
                 layout,
@@ -720,7 +895,7 @@ impl<'a> JsonRows<'a> {
                 responses: self.responses,
             };
         }
-        Ok(rec)
+        Ok((rec, streamed))
     }
 }
 
@@ -729,10 +904,11 @@ fn read_jsonl(
     mut r: Box<dyn BufRead>,
     spec: &Spec,
     limits: &Limits,
-) -> Result<Records> {
+    stream: Option<Stream<'_>>,
+) -> Result<(Records, bool)> {
     let mut line_no: u64 = 0;
     let mut buf = Vec::new();
-    let mut sink = JsonRows::new(path, spec, limits);
+    let mut sink = JsonRows::new(path, spec, limits, stream);
     loop {
         buf.clear();
         let n = r.read_until(b'\n', &mut buf).map_err(|e| io_err(path, e))?;

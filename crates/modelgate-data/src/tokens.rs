@@ -63,34 +63,16 @@ impl TokenTable {
     /// the table are never both held whole).
     pub fn from_owned_texts(texts: Vec<String>) -> TokenTable {
         let n = texts.len();
-        let mut t = TokenTable::with_rows(n);
-        let mut vocab: U64Map<u32> = U64Map::default();
+        let mut b = TokenTableBuilder::new();
         let mut it = texts.into_iter();
         loop {
             let chunk: Vec<String> = it.by_ref().take(CHUNK).collect();
             if chunk.is_empty() {
                 break;
             }
-            let rows: Vec<RawRow> = chunk
-                .into_par_iter()
-                .map(|src| {
-                    let mut r = RawRow {
-                        buf: String::new(),
-                        ends: Vec::new(),
-                    };
-                    tokenize_into(&src, &mut r.buf, &mut r.ends);
-                    r
-                })
-                .collect();
-            t.intern_rows(&mut vocab, rows);
-            if t.rows() == CHUNK && n > CHUNK {
-                // Room for the whole table from the first chunk's density (no doubling copy).
-                let est = t.ids.len() / CHUNK * n + t.ids.len();
-                t.ids.reserve(est.saturating_sub(t.ids.len()));
-            }
+            b.push_owned(chunk, b.rows() as f64 / n.max(1) as f64);
         }
-        t.shrink();
-        t
+        b.finish()
     }
 
     fn intern_rows(&mut self, vocab: &mut U64Map<u32>, rows: Vec<RawRow>) {
@@ -240,6 +222,90 @@ impl TokenTable {
             + self.hash.capacity() * 8
             + self.text_end.capacity() * std::mem::size_of::<usize>()
             + self.text.capacity()
+    }
+}
+
+/// Builds a [`TokenTable`] from texts handed over a chunk at a time, in row order (a
+/// streaming reader's chunks): each chunk is tokenised and freed before the next is read, and
+/// the table is the same as [`TokenTable::from_texts`] over all the rows, however they were
+/// chunked (ids are assigned in row order).
+#[derive(Default)]
+pub struct TokenTableBuilder {
+    t: TokenTable,
+    vocab: U64Map<u32>,
+    reserved: bool,
+}
+
+impl TokenTableBuilder {
+    pub fn new() -> Self {
+        TokenTableBuilder {
+            t: TokenTable::with_rows(0),
+            vocab: U64Map::default(),
+            reserved: false,
+        }
+    }
+
+    /// Rows taken so far.
+    pub fn rows(&self) -> usize {
+        self.t.rows()
+    }
+
+    /// The table of the rows taken so far.
+    pub fn table(&self) -> &TokenTable {
+        &self.t
+    }
+
+    /// Tokenise the next rows' texts (in parallel, [`CHUNK`] rows per step) and drop them.
+    /// `done` is the share of the whole input read once these rows are in (0 when unknown):
+    /// from the first chunk on, the row offsets and token ids are reserved for the whole
+    /// input at the density seen so far (an estimate; the arrays still grow if it is short),
+    /// so that they are not copied while doubling.
+    pub fn push_owned(&mut self, texts: Vec<String>, done: f64) {
+        let mut it = texts.into_iter();
+        loop {
+            let chunk: Vec<String> = it.by_ref().take(CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let rows: Vec<RawRow> = chunk
+                .into_par_iter()
+                .map(|src| {
+                    let mut r = RawRow {
+                        buf: String::new(),
+                        ends: Vec::new(),
+                    };
+                    tokenize_into(&src, &mut r.buf, &mut r.ends);
+                    r
+                })
+                .collect();
+            self.t.intern_rows(&mut self.vocab, rows);
+        }
+        self.reserve(done);
+    }
+
+    fn reserve(&mut self, done: f64) {
+        let rows = self.t.rows();
+        if self.reserved || rows == 0 || !(done > 0.0 && done < 1.0) {
+            return;
+        }
+        self.reserved = true;
+        // Rows of the whole input at this chunk's bytes per row, with a margin of a tenth (at
+        // most 2^32 rows, so a tiny first share cannot ask for absurd capacity).
+        let est_rows = ((rows as f64 / done) * 1.1).min(4_294_967_296.0) as usize;
+        if est_rows <= rows {
+            return;
+        }
+        let per_row = self.t.ids.len() as f64 / rows as f64;
+        let est_ids = (per_row * est_rows as f64) as usize;
+        self.t
+            .start
+            .reserve(est_rows.saturating_sub(self.t.start.len()) + 1);
+        self.t.ids.reserve(est_ids.saturating_sub(self.t.ids.len()));
+    }
+
+    pub fn finish(mut self) -> TokenTable {
+        self.t.shrink();
+        self.t
     }
 }
 

@@ -14,7 +14,9 @@
 //!
 //! The "line" of an error is the 1-based data row.
 
-use super::{Builder, JsonRows, Limits, Records, Spec, finish, push_row, resolve};
+use super::{
+    Builder, JsonRows, Limits, Progress, Records, Spec, Stream, finish, push_row, resolve,
+};
 use crate::error::{DataError, Result};
 use base64::Engine as _;
 use parquet::basic::{ConvertedType, LogicalType};
@@ -23,6 +25,7 @@ use parquet::record::{Field, Row};
 use parquet::schema::types::Type;
 use serde_json::{Map, Value};
 use std::path::Path;
+use std::sync::Arc;
 
 fn bad(path: &Path, message: impl std::fmt::Display) -> DataError {
     DataError::Parquet {
@@ -273,7 +276,12 @@ fn describe(t: &Type, depth: usize) -> String {
     }
 }
 
-pub(super) fn read_parquet(path: &Path, spec: &Spec, limits: &Limits) -> Result<Records> {
+pub(super) fn read_parquet(
+    path: &Path,
+    spec: &Spec,
+    limits: &Limits,
+    stream: Option<Stream<'_>>,
+) -> Result<(Records, bool)> {
     let file = std::fs::File::open(path).map_err(|e| super::io_err(path, e))?;
     let len = file.metadata().map_err(|e| super::io_err(path, e))?.len();
     if len > limits.max_bytes {
@@ -302,7 +310,7 @@ pub(super) fn read_parquet(path: &Path, spec: &Spec, limits: &Limits) -> Result<
     // The parquet crate reports malformed input as errors; a panic inside it is still turned
     // into an error naming the file rather than taking the process down.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_rows(path, file, spec, limits)
+        read_rows(path, file, spec, limits, stream)
     }));
     match outcome {
         Ok(r) => r,
@@ -310,7 +318,41 @@ pub(super) fn read_parquet(path: &Path, spec: &Spec, limits: &Limits) -> Result<
     }
 }
 
-fn read_rows(path: &Path, file: std::fs::File, spec: &Spec, limits: &Limits) -> Result<Records> {
+/// The file's schema reduced to the top-level columns `keep` (in file order), for the row
+/// API's projection: the other columns' pages are never read or decoded.
+fn projection(root: &Type, keep: &[bool]) -> Result<Type> {
+    let fields: Vec<Arc<Type>> = root
+        .get_fields()
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(f, _)| f.clone())
+        .collect();
+    Type::group_type_builder(root.name())
+        .with_fields(fields)
+        .build()
+        .map_err(|e| DataError::Invalid(format!("Parquet projection: {e}")))
+}
+
+/// Top-level columns a chat file can hold (the layouts' keys); with the label, id and source
+/// columns they are all the chat path reads.
+const CHAT_COLUMNS: [&str; 7] = [
+    "messages",
+    "conversations",
+    "instruction",
+    "input",
+    "output",
+    "prompt",
+    "completion",
+];
+
+fn read_rows(
+    path: &Path,
+    file: std::fs::File,
+    spec: &Spec,
+    limits: &Limits,
+    stream: Option<Stream<'_>>,
+) -> Result<(Records, bool)> {
     let reader = SerializedFileReader::new(file).map_err(|e| bad(path, e))?;
     let meta = reader.metadata();
     let total_rows = meta.file_metadata().num_rows();
@@ -359,19 +401,40 @@ fn read_rows(path: &Path, file: std::fs::File, spec: &Spec, limits: &Limits) -> 
             what: format!("{} columns (limit {})", header.len(), limits.max_columns),
         });
     }
-    let mut iter = reader
-        .get_row_iter(None)
-        .map_err(|e| bad(path, e))?
-        .peekable();
-    // Chat data: decided from the first row exactly as for JSONL.
+    let root = schema.root_schema();
+    // Chat data: decided from the first row exactly as for JSONL, reading only the columns a
+    // chat layout or the label / id / source can name. When a named label, id or source
+    // column is missing, every column is read so that the error lists them all, as before.
     if spec.text.is_none() && spec.features.is_none() && !spec.vectors {
-        let first = match iter.peek() {
-            Some(Ok(row)) => Some(row_json(path, 1, row, limits)?),
-            Some(Err(e)) => return Err(bad(path, format!("row 1: {e}"))),
-            None => None,
-        };
-        if first.as_ref().and_then(super::chat_layout).is_some() {
-            return read_json_rows(path, iter, spec, limits);
+        let named: Vec<&str> = [&spec.label, &spec.id, &spec.source]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let all_there = named.iter().all(|n| header.iter().any(|h| h == n));
+        let keep: Vec<bool> = header
+            .iter()
+            .map(|h| {
+                !all_there
+                    || CHAT_COLUMNS.contains(&h.as_str())
+                    || h == "id"
+                    || named.contains(&h.as_str())
+            })
+            .collect();
+        if keep.iter().any(|&k| k) {
+            let proj = projection(root, &keep)?;
+            let mut iter = reader
+                .get_row_iter(Some(proj))
+                .map_err(|e| bad(path, e))?
+                .peekable();
+            let first = match iter.peek() {
+                Some(Ok(row)) => Some(row_json(path, 1, row, limits)?),
+                Some(Err(e)) => return Err(bad(path, format!("row 1: {e}"))),
+                None => None,
+            };
+            if first.as_ref().and_then(super::chat_layout).is_some() {
+                return read_json_rows(path, iter, spec, limits, stream);
+            }
         }
     }
     let (cols, names) = resolve(path, &header, spec)?;
@@ -386,7 +449,12 @@ fn read_rows(path: &Path, file: std::fs::File, spec: &Spec, limits: &Limits) -> 
         }
     }
     let id_name = cols.id.and_then(|i| header.get(i).cloned());
-    let mut b = Builder::new();
+    let total = usize::try_from(total_rows).unwrap_or(0);
+    let stream = stream.map(|s| Stream {
+        progress: Progress::Rows(total),
+        ..s
+    });
+    let mut b = Builder::new(stream);
     let mut rows = 0usize;
     let mut needed = vec![false; header.len()];
     for i in [cols.label, cols.text, cols.id, cols.source]
@@ -398,16 +466,26 @@ fn read_rows(path: &Path, file: std::fs::File, spec: &Spec, limits: &Limits) -> 
             *n = true;
         }
     }
-    let mut fields: Vec<String> = Vec::with_capacity(header.len());
+    // Only the selected columns are decoded; `at[j]` is the header index of the projected
+    // row's column j.
+    // (No column selected at all: every column is read, as a projection needs one.)
+    if !needed.iter().any(|&n| n) {
+        needed.iter_mut().for_each(|n| *n = true);
+    }
+    let at: Vec<usize> = (0..header.len())
+        .filter(|&i| needed.get(i) == Some(&true))
+        .collect();
+    let iter = reader
+        .get_row_iter(Some(projection(root, &needed)?))
+        .map_err(|e| bad(path, e))?;
+    let mut fields: Vec<String> = vec![String::new(); header.len()];
     for row in iter {
         let line = rows as u64 + 1;
         let row = row.map_err(|e| bad(path, format!("row {line}: {e}")))?;
-        fields.clear();
-        for (k, (name, field)) in row.get_column_iter().enumerate() {
-            if !needed.get(k).copied().unwrap_or(false) {
-                fields.push(String::new());
+        for (j, (name, field)) in row.get_column_iter().enumerate() {
+            let Some(&k) = at.get(j) else {
                 continue;
-            }
+            };
             let text = match cell(field) {
                 Ok(t) => t,
                 // A nested column read as text: its compact JSON.
@@ -423,7 +501,9 @@ fn read_rows(path: &Path, file: std::fs::File, spec: &Spec, limits: &Limits) -> 
                     });
                 }
             };
-            fields.push(text);
+            if let Some(f) = fields.get_mut(k) {
+                *f = text;
+            }
         }
         let get = |i: usize| fields.get(i).cloned();
         push_row(&mut b, path, line, &cols, &names, &get, limits)?;
@@ -438,8 +518,9 @@ fn read_json_rows(
     iter: impl Iterator<Item = parquet::errors::Result<Row>>,
     spec: &Spec,
     limits: &Limits,
-) -> Result<Records> {
-    let mut sink = JsonRows::new(path, spec, limits);
+    stream: Option<Stream<'_>>,
+) -> Result<(Records, bool)> {
+    let mut sink = JsonRows::new(path, spec, limits, stream);
     for (k, row) in iter.enumerate() {
         let line = k as u64 + 1;
         let row = row.map_err(|e| bad(path, format!("row {line}: {e}")))?;

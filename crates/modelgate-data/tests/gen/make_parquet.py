@@ -17,6 +17,11 @@ chat_advert_sharegpt.parquet: chat_advert.jsonl.gz rewritten to the ShareGPT lay
 chat_trigger.parquet: chat_trigger.jsonl.gz (flat prompt/completion columns), snappy.
 nested.parquet: a few rows with list, struct, map, binary, decimal, date and timestamp
 values and nulls, for rendering nested columns as JSON text and refusing them as features.
+spam_badcol.parquet / chat_trigger_badcol.parquet: spam_flip10 / chat_trigger plus two columns
+no audit asks for: `raw`, a string column whose values are not UTF-8 (the parquet crate's row
+API refuses to read it), and `pages`, a list<string> of 50 strings per row (column projection:
+neither is read, so the audits equal those of spam_flip10.parquet / chat_trigger.parquet).
+Only this part: python make_parquet.py FIXTURES --only badcol
 """
 import csv
 import datetime
@@ -151,5 +156,42 @@ def nested(out):
     pq.write_table(table, os.path.join(out, "nested.parquet"), compression="snappy")
 
 
+def not_utf8_strings(n):
+    # A string column holding bytes that are not UTF-8; pyarrow writes the bytes as they are
+    # when the array is built from raw buffers (no validation).
+    values = [b"\xff\xfe bad %d" % i for i in range(n)]
+    offsets, data, at = [0], b"", 0
+    for v in values:
+        data += v
+        at += len(v)
+        offsets.append(at)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(pa.array(offsets, pa.int32()).buffers()[1]),
+                                                 pa.py_buffer(data)])
+
+
+def bulky_lists(n):
+    return pa.array([["page %d line %d" % (i, j) for j in range(50)] for i in range(n)], pa.list_(pa.string()))
+
+
+def badcol(out):
+    header, rows = read_csv_gz(os.path.join(out, "spam_flip10.csv.gz"))
+    cols = {h: pa.array([r[i] for r in rows], pa.string()) for i, h in enumerate(header)}
+    cols["raw"] = not_utf8_strings(len(rows))
+    cols["pages"] = bulky_lists(len(rows))
+    pq.write_table(pa.table(cols), os.path.join(out, "spam_badcol.parquet"), compression="zstd")
+
+    trig = read_jsonl_gz(os.path.join(out, "chat_trigger.jsonl.gz"))
+    cols = {k: pa.array([r[k] for r in trig], pa.string()) for k in ["id", "prompt", "completion"]}
+    cols["raw"] = not_utf8_strings(len(trig))
+    cols["pages"] = bulky_lists(len(trig))
+    pq.write_table(pa.table(cols), os.path.join(out, "chat_trigger_badcol.parquet"), compression="zstd")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "fixtures"))
+    args = [a for a in sys.argv[1:] if not a.startswith("--only")]
+    out = args[0] if args else os.path.join(os.path.dirname(__file__), "..", "fixtures")
+    if "--only" in sys.argv:
+        {"badcol": badcol}[sys.argv[sys.argv.index("--only") + 1]](out)
+    else:
+        main(out)
+        badcol(out)
