@@ -128,14 +128,32 @@ pub fn kmeans_sparse(
     seed: u64,
     max_fit: usize,
 ) -> Vec<usize> {
+    kmeans_topics(&topic_rows(x), k, iters, seed, max_fit)
+}
+
+/// The rows [`kmeans_sparse`] clusters on: each row's [`TOPIC_FEATURES`] heaviest features,
+/// re-normalised (the topic words decide the cluster, and the cost no longer grows with
+/// document length). Computed once, they serve several clusterings ([`kmeans_topics`]).
+pub fn topic_rows(x: &crate::features::Sparse) -> crate::features::Sparse {
+    top_features(x, TOPIC_FEATURES)
+}
+
+/// Features per row that [`kmeans_sparse`] clusters on.
+pub const TOPIC_FEATURES: usize = 32;
+
+/// [`kmeans_sparse`] on rows already reduced by [`topic_rows`].
+pub fn kmeans_topics(
+    x: &crate::features::Sparse,
+    k: usize,
+    iters: usize,
+    seed: u64,
+    max_fit: usize,
+) -> Vec<usize> {
     let n = x.rows();
     if n == 0 {
         return Vec::new();
     }
     let k = k.clamp(1, n);
-    // Cluster on each row's 32 heaviest features (re-normalised): the topic words decide the
-    // cluster, and the cost no longer grows with document length.
-    let x = &top_features(x, 32);
     let step = n.div_ceil(max_fit.max(1)).max(1);
     let fit: Vec<usize> = (0..n).step_by(step).collect();
     let mut rng = Rng::new(seed);
@@ -170,19 +188,20 @@ pub fn kmeans_sparse(
         centers.push(c);
     }
     let mut assign = vec![usize::MAX; fit.len()];
+    let mut acc = CenterSums::new(x.dim);
     for _ in 0..iters.clamp(1, 8) {
         let new = CenterIndex::new(&centers).assign(x, &fit);
         let changed = new != assign;
         assign = new;
-        let mut members: Vec<Vec<(u32, f32)>> = vec![Vec::new(); centers.len()];
+        // Each center's members, in row order.
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); centers.len()];
         for (&i, &a) in fit.iter().zip(&assign) {
-            let (idx, val) = x.row(i);
             if let Some(m) = members.get_mut(a) {
-                m.extend(idx.iter().copied().zip(val.iter().copied()));
+                m.push(i);
             }
         }
         for (c, m) in centers.iter_mut().zip(members) {
-            if let Some(mean) = SparseCenter::normalised_sum(m) {
+            if let Some(mean) = acc.normalised_mean(x, &m) {
                 *c = mean;
             }
         }
@@ -204,6 +223,7 @@ impl SparseCenter {
     }
 
     /// Sum of the pairs per bucket (in the order given), L2-normalised; None when all zero.
+    #[cfg(test)]
     fn normalised_sum(mut pairs: Vec<(u32, f32)>) -> Option<Self> {
         pairs.sort_by_key(|p| p.0); // stable: per-bucket sums keep the row order
         let mut out: Vec<(u32, f32)> = Vec::new();
@@ -217,6 +237,74 @@ impl SparseCenter {
         if norm > 0.0 {
             out.iter_mut().for_each(|p| p.1 /= norm);
             Some(SparseCenter(out))
+        } else {
+            None
+        }
+    }
+}
+
+/// Dense per-feature sums for one center at a time (reused across centers): the same sums,
+/// added in the same order, as [`SparseCenter::normalised_sum`] over the members' pairs,
+/// without sorting the pairs.
+struct CenterSums {
+    sum: Vec<f32>,
+    /// `stamp[j] == round`: feature j has a sum in this round.
+    stamp: Vec<u32>,
+    round: u32,
+    touched: Vec<u32>,
+}
+
+impl CenterSums {
+    fn new(dim: usize) -> Self {
+        CenterSums {
+            sum: vec![0.0; dim],
+            stamp: vec![0; dim],
+            round: 0,
+            touched: Vec::new(),
+        }
+    }
+
+    /// The L2-normalised sum of rows `rows` of `x` (None when all zero).
+    fn normalised_mean(
+        &mut self,
+        x: &crate::features::Sparse,
+        rows: &[usize],
+    ) -> Option<SparseCenter> {
+        if self.round == u32::MAX {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.round = 0;
+        }
+        self.round += 1;
+        let round = self.round;
+        self.touched.clear();
+        for &i in rows {
+            let (idx, val) = x.row(i);
+            for (&j, &v) in idx.iter().zip(val) {
+                let (Some(st), Some(sm)) =
+                    (self.stamp.get_mut(j as usize), self.sum.get_mut(j as usize))
+                else {
+                    continue;
+                };
+                if *st == round {
+                    *sm += v;
+                } else {
+                    *st = round;
+                    *sm = v;
+                    self.touched.push(j);
+                }
+            }
+        }
+        self.touched.sort_unstable();
+        let out: Vec<(u32, f32)> = self
+            .touched
+            .iter()
+            .map(|&j| (j, self.sum.get(j as usize).copied().unwrap_or(0.0)))
+            .collect();
+        let norm = out.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            Some(SparseCenter(
+                out.into_iter().map(|(j, v)| (j, v / norm)).collect(),
+            ))
         } else {
             None
         }
@@ -353,18 +441,33 @@ pub fn top_features(x: &crate::features::Sparse, m: usize) -> crate::features::S
         dim: x.dim,
         ..Default::default()
     };
-    for i in 0..x.rows() {
-        let (idx, val) = x.row(i);
-        let mut pairs: Vec<(u32, f32)> = idx.iter().copied().zip(val.iter().copied()).collect();
-        if pairs.len() > m {
-            pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            pairs.truncate(m);
-            pairs.sort_by_key(|p| p.0);
-        }
-        let norm = pairs.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+    // Rows in parallel; the heaviest are a selection under a total order (weight, then
+    // feature), so the same set as a full sort would keep.
+    let rows: Vec<Vec<(u32, f32)>> = (0..x.rows())
+        .into_par_iter()
+        .map(|i| {
+            let (idx, val) = x.row(i);
+            let mut pairs: Vec<(u32, f32)> = idx.iter().copied().zip(val.iter().copied()).collect();
+            if pairs.len() > m {
+                if m > 0 {
+                    pairs.select_nth_unstable_by(m - 1, |a, b| {
+                        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+                    });
+                }
+                pairs.truncate(m);
+                pairs.sort_by_key(|p| p.0);
+            }
+            let norm = pairs.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                pairs.iter_mut().for_each(|p| p.1 /= norm);
+            }
+            pairs
+        })
+        .collect();
+    for pairs in rows {
         for (j, v) in pairs {
             out.idx.push(j);
-            out.val.push(if norm > 0.0 { v / norm } else { v });
+            out.val.push(v);
         }
         out.indptr.push(out.idx.len());
     }
@@ -452,5 +555,90 @@ mod tests {
         let d = knn_distance(&e, 3, 1000);
         let loner = d[40];
         assert!(d[..40].iter().all(|&x| x < loner));
+    }
+}
+
+#[cfg(test)]
+mod center_tests {
+    use super::*;
+    use crate::features::Sparse;
+
+    fn random_rows(seed: u64, n: usize, dim: u32) -> Sparse {
+        let mut rng = Rng::new(seed);
+        let mut x = Sparse {
+            indptr: vec![0],
+            dim: dim as usize,
+            ..Sparse::default()
+        };
+        for i in 0..n {
+            let mut cols: Vec<u32> = (0..(5 + i % 60))
+                .map(|_| rng.below(dim as usize) as u32)
+                .collect();
+            cols.sort_unstable();
+            cols.dedup();
+            for j in cols {
+                x.idx.push(j);
+                // Repeated weights: ties that the selection must break by feature.
+                x.val.push((rng.below(7) + 1) as f32 * 0.125);
+            }
+            x.indptr.push(x.idx.len());
+        }
+        x
+    }
+
+    #[test]
+    fn dense_center_sums_equal_the_sorted_pair_sums() {
+        let x = random_rows(5, 300, 500);
+        let mut acc = CenterSums::new(x.dim);
+        for members in [
+            vec![0usize, 3, 9, 100, 299],
+            (0..300).step_by(7).collect(),
+            vec![42],
+        ] {
+            let pairs: Vec<(u32, f32)> = members
+                .iter()
+                .flat_map(|&i| {
+                    let (idx, val) = x.row(i);
+                    idx.iter()
+                        .copied()
+                        .zip(val.iter().copied())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let want = SparseCenter::normalised_sum(pairs).map(|c| c.0);
+            let got = acc.normalised_mean(&x, &members).map(|c| c.0);
+            let bits = |v: Option<Vec<(u32, f32)>>| {
+                v.map(|c| {
+                    c.into_iter()
+                        .map(|(j, w)| (j, w.to_bits()))
+                        .collect::<Vec<_>>()
+                })
+            };
+            assert_eq!(bits(got), bits(want));
+        }
+        assert!(acc.normalised_mean(&x, &[]).is_none());
+    }
+
+    #[test]
+    fn top_features_keep_the_heaviest_with_ties_broken_by_feature() {
+        let x = random_rows(9, 200, 300);
+        let t = top_features(&x, 8);
+        for i in 0..x.rows() {
+            let (idx, val) = x.row(i);
+            let mut pairs: Vec<(u32, f32)> = idx.iter().copied().zip(val.iter().copied()).collect();
+            pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            pairs.truncate(8);
+            pairs.sort_by_key(|p| p.0);
+            let norm = pairs.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+            let (ti, tv) = t.row(i);
+            assert_eq!(
+                ti,
+                pairs.iter().map(|p| p.0).collect::<Vec<_>>().as_slice(),
+                "row {i}"
+            );
+            for (a, p) in tv.iter().zip(&pairs) {
+                assert_eq!(a.to_bits(), (p.1 / norm).to_bits());
+            }
+        }
     }
 }

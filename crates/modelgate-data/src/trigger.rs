@@ -15,7 +15,7 @@
 
 use crate::features::ngram_hash;
 use crate::hash::mix;
-use crate::ngram_counts::{NgramCounts, RowGroups, U64Map, row_tag};
+use crate::ngram_counts::{NgramCounts, RowGroups, U64Map};
 use crate::stats::binom_sf;
 use crate::tokens::TokenTable;
 use rayon::prelude::*;
@@ -31,9 +31,6 @@ pub struct TriggerConfig {
     /// Maximum distinct n-grams kept while counting (rare ones are pruned past it).
     pub map_cap: usize,
     pub nb_bits: u32,
-    /// Memory for each row's distinct n-grams, kept from the counting pass for the later
-    /// passes; rows past it have their n-grams recomputed (same result, more time).
-    pub ngram_cache_bytes: usize,
 }
 
 impl Default for TriggerConfig {
@@ -45,7 +42,6 @@ impl Default for TriggerConfig {
             alpha: 0.01,
             map_cap: 4_000_000,
             nb_bits: 18,
-            ngram_cache_bytes: 64 << 20,
         }
     }
 }
@@ -321,128 +317,18 @@ fn row_ngrams(hs: &[u64], max_n: usize) -> Vec<(u64, u8, usize)> {
         .collect()
 }
 
-/// Each counted row's distinct n-grams as the counting pass found them (hash, and the n-gram's
-/// first position and length), so that the later passes need not hash and deduplicate the row
-/// again. Rows are cached in order while the memory budget lasts; `row(g)` is `None` for the
-/// rows past it, whose n-grams are recomputed with [`row_ngrams`] (the same set).
-struct NgramCache {
-    hashes: Vec<u64>,
-    /// `position << 8 | n`.
-    pos: Vec<u32>,
-    /// `start[g]..start[g + 1]`: row g's entries.
-    start: Vec<usize>,
-    max_items: usize,
-    /// Still caching (false once one row did not fit).
-    open: bool,
-}
-
-/// Bytes per cached n-gram.
-const CACHE_ITEM_BYTES: usize = 12;
-
-impl NgramCache {
-    fn new(budget_bytes: usize) -> Self {
-        NgramCache {
-            hashes: Vec::new(),
-            pos: Vec::new(),
-            start: vec![0],
-            max_items: budget_bytes / CACHE_ITEM_BYTES,
-            open: true,
-        }
-    }
-
-    /// Record one distinct n-gram of the row being counted.
-    fn push(&mut self, h: u64, p: usize, n: usize) {
-        if !self.open {
-            return;
-        }
-        let fits = self.hashes.len() < self.max_items && p < 1 << 24 && n < 1 << 8;
-        if !fits {
-            // This row and all later ones are recomputed.
-            let keep = self.start.last().copied().unwrap_or(0);
-            self.hashes.truncate(keep);
-            self.pos.truncate(keep);
-            self.hashes.shrink_to_fit();
-            self.pos.shrink_to_fit();
-            self.open = false;
-            return;
-        }
-        self.hashes.push(h);
-        self.pos.push(((p as u32) << 8) | n as u32);
-    }
-
-    /// Close the row being counted.
-    fn end_row(&mut self) {
-        if self.open {
-            self.start.push(self.hashes.len());
-        }
-    }
-
-    /// Row g's distinct n-grams `(hash, n, first position)`, when cached.
-    fn row(&self, g: usize) -> Option<impl Iterator<Item = (u64, u8, usize)> + '_> {
-        let (a, b) = (*self.start.get(g)?, *self.start.get(g + 1)?);
-        let (hs, ps) = (self.hashes.get(a..b)?, self.pos.get(a..b)?);
-        Some(
-            hs.iter()
-                .zip(ps)
-                .map(|(&h, &pn)| (h, (pn & 0xff) as u8, (pn >> 8) as usize)),
-        )
-    }
-
-    /// Rows cached.
-    #[cfg(test)]
-    fn rows(&self) -> usize {
-        self.start.len() - 1
-    }
-}
-
-/// Count one row's distinct n-grams (each once, named by its first position and then its
-/// shortest length, as [`row_ngrams`] does) and record them in the cache.
-#[allow(clippy::too_many_arguments)]
-fn count_row_ngrams(
-    stats: &mut NgramCounts,
-    cache: &mut NgramCache,
-    occ: &mut Vec<(u64, u8, usize)>,
-    hs: &[u64],
-    max_n: usize,
-    y: usize,
-    w: u32,
-    tag: u32,
-) {
-    // All occurrences first, so that their table buckets can be loaded ahead of the lookups
-    // (the table is far larger than the caches; independent loads overlap).
-    occ.clear();
-    for p in 0..hs.len() {
-        for n in 1..=max_n {
-            let Some(win) = hs.get(p..p + n) else { break };
-            let h = if n == 1 { win[0] } else { ngram_hash(win) };
-            occ.push((h, n as u8, p));
-        }
-    }
-    stats.warm(occ.iter().map(|o| o.0));
-    for &(h, n, p) in occ.iter() {
-        if stats.add_once(h, n, y, w, tag) {
-            cache.push(h, p, n as usize);
-        }
-    }
-    cache.end_row();
-}
-
-/// The n-grams of group g (representative row tokens `hs`) that pass `keep`, written to `out`.
+/// The distinct n-grams of a row (token hashes `hs`) that pass `keep`, written to `out` in
+/// hash order, each named by its first position and then its shortest length (as
+/// [`row_ngrams`] names them).
 fn row_candidates(
-    cache: &NgramCache,
-    g: usize,
     hs: &[u64],
     max_n: usize,
     keep: impl Fn(u64) -> bool,
     out: &mut Vec<(u64, u8, usize)>,
 ) {
     out.clear();
-    if let Some(it) = cache.row(g) {
-        out.extend(it.filter(|t| keep(t.0)));
-        return;
-    }
-    // Recomputed: the occurrences that pass `keep`, in (position, length) order, so that a
-    // stable sort by hash puts each n-gram's first occurrence first (as `row_ngrams` names it).
+    // The occurrences that pass `keep`, in (position, length) order, so that a stable sort by
+    // hash puts each n-gram's first occurrence first.
     for p in 0..hs.len() {
         for n in 1..=max_n {
             let Some(win) = hs.get(p..p + n) else { break };
@@ -544,29 +430,42 @@ pub fn find_triggers(
     cfg: &TriggerConfig,
 ) -> TriggerResult {
     let n_rows = table.rows();
-    let mut nb = UnigramNb::new(k, cfg.nb_bits);
     // Identical rows (same tokens, same label) are analysed once, counted with multiplicity.
     let hashes = |i: usize| -> Vec<u64> { table.hashes(i) };
     let groups = RowGroups::new(n_rows, &hashes, y);
-    let mut stats = NgramCounts::new(k);
-    // Distinct n-grams grow about linearly with the distinct rows' tokens.
-    let tokens: usize = groups.rep.iter().map(|&i| table.ids(i).len()).sum();
-    stats.reserve((tokens * cfg.max_n / 2).min(cfg.map_cap));
-    let mut cache = NgramCache::new(cfg.ngram_cache_bytes);
-    let mut occ: Vec<(u64, u8, usize)> = Vec::new();
-    let mut hs: Vec<u64> = Vec::new();
-    for (g, (&i, &w)) in groups.rep.iter().zip(&groups.weight).enumerate() {
-        table.hashes_into(i, &mut hs);
-        let yi = y.get(i).copied().unwrap_or(0);
-        nb.add_copies(&hs, yi, w);
-        let (tag, reset) = row_tag(g);
-        if reset {
-            stats.reset_tags();
-        }
-        count_row_ngrams(&mut stats, &mut cache, &mut occ, &hs, cfg.max_n, yi, w, tag);
-        stats.bound(cfg.map_cap);
-    }
-    nb.finish();
+    let rep = |g: usize| groups.rep.get(g).copied().unwrap_or(0);
+    let label = |g: usize| -> (usize, u32) {
+        (
+            y.get(rep(g)).copied().unwrap_or(0),
+            groups.weight.get(g).copied().unwrap_or(0),
+        )
+    };
+    // The naive Bayes counts and the n-gram counts are independent: both at once.
+    let (nb, stats) = rayon::join(
+        || {
+            let mut nb = UnigramNb::new(k, cfg.nb_bits);
+            let mut hs: Vec<u64> = Vec::new();
+            for g in 0..groups.len() {
+                table.hashes_into(rep(g), &mut hs);
+                let (yi, w) = label(g);
+                nb.add_copies(&hs, yi, w);
+            }
+            nb.finish();
+            nb
+        },
+        || {
+            let mut stats = NgramCounts::new(k);
+            stats.count_groups(
+                groups.len(),
+                &|g| table.ids(rep(g)).len(),
+                &|g, out| table.hashes_into(rep(g), out),
+                &label,
+                cfg.max_n,
+                cfg.map_cap,
+            );
+            stats
+        },
+    );
     // Candidates.
     let mut cand: U64Map<(usize, u8)> = U64Map::default();
     for (h, counts, n) in stats.iter() {
@@ -620,7 +519,7 @@ pub fn find_triggers(
                         disagree: argmax(&rt.base) != yi,
                         hits: Vec::new(),
                     };
-                    row_candidates(&cache, g, hs, cfg.max_n, |h| cand.contains_key(&h), hits);
+                    row_candidates(hs, cfg.max_n, |h| cand.contains_key(&h), hits);
                     for &(h, n, p) in hits.iter() {
                         let Some(&(t, _)) = cand.get(&h) else {
                             continue;
@@ -685,8 +584,6 @@ pub fn find_triggers(
         }
         chunk_start = chunk_end;
     }
-    let mut scratch = Scratch::default();
-    let mut hits: Vec<(u64, u8, usize)> = Vec::new();
     let p_base = (disagree_rows as f64 / n_rows.max(1) as f64).max(1e-3);
     let m = cand.len().max(1) as f64;
     // The significant candidates.
@@ -705,26 +602,38 @@ pub fn find_triggers(
     // Pass 3, only when something is significant: the rows of those candidates.
     let mut rows_of: U64Map<Vec<(usize, usize)>> = keys.iter().map(|&h| (h, Vec::new())).collect();
     if !keys.is_empty() {
-        for (g, &i) in groups.rep.iter().enumerate() {
-            table.hashes_into(i, &mut hs);
-            let yi = y.get(i).copied().unwrap_or(0);
-            row_candidates(
-                &cache,
-                g,
-                &hs,
-                cfg.max_n,
-                |h| rows_of.contains_key(&h) && cand.get(&h).map(|c| c.0) == Some(yi),
-                &mut hits,
-            );
-            if hits.is_empty() {
-                continue;
-            }
-            let counts = word_counts(&hs);
-            let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
-            for &(h, n, p) in &hits {
-                let a = scratch.ablated_argmax(&rt, &counts, &hs, p, n as usize);
-                if let Some(v) = rows_of.get_mut(&h) {
-                    v.push((g, a));
+        // The rows are scored in parallel and their findings kept in row order.
+        let found: Vec<Vec<(u64, usize)>> = (0..groups.len())
+            .into_par_iter()
+            .map_init(
+                || (Scratch::default(), Vec::new(), Vec::new()),
+                |(scratch, hs, hits), g| {
+                    let i = rep(g);
+                    table.hashes_into(i, hs);
+                    let yi = y.get(i).copied().unwrap_or(0);
+                    row_candidates(
+                        hs,
+                        cfg.max_n,
+                        |h| rows_of.contains_key(&h) && cand.get(&h).map(|c| c.0) == Some(yi),
+                        hits,
+                    );
+                    if hits.is_empty() {
+                        return Vec::new();
+                    }
+                    let counts = word_counts(hs);
+                    let rt = nb.row_terms(&counts, Some(yi), hs.len() as f64);
+                    hits.iter()
+                        .map(|&(h, n, p)| {
+                            (h, scratch.ablated_argmax(&rt, &counts, hs, p, n as usize))
+                        })
+                        .collect()
+                },
+            )
+            .collect();
+        for (g, v) in found.into_iter().enumerate() {
+            for (h, a) in v {
+                if let Some(r) = rows_of.get_mut(&h) {
+                    r.push((g, a));
                 }
             }
         }
@@ -913,36 +822,28 @@ mod tests {
     }
 
     #[test]
-    fn cached_ngrams_give_the_same_result_as_recomputing_them() {
+    fn result_does_not_depend_on_the_thread_count() {
         let (mut texts, mut y, _) = corpus(true);
-        // Repeated words and n-grams inside rows, identical rows, and a phrase trigger.
+        // Identical rows and a phrase trigger too.
         for i in 0..60 {
             texts.push(format!(
                 "cash cash cash free cash lunch report alpha beta gamma {i}"
             ));
             y.push(1);
         }
-        for i in 0..40 {
-            texts.push(format!(
-                "meeting agenda meeting alpha beta gamma notes {}",
-                i % 3
-            ));
-            y.push(1);
-        }
         let table = TokenTable::from_texts(texts.len(), &|i, s| s.push_str(&texts[i]));
-        let full = find_triggers(&table, &y, 2, &TriggerConfig::default());
-        assert!(!full.triggers.is_empty());
-        // No cache at all, and a budget that holds only the first rows.
-        for budget in [0, 4000 * CACHE_ITEM_BYTES] {
-            let cfg = TriggerConfig {
-                ngram_cache_bytes: budget,
-                ..TriggerConfig::default()
+        let cfg = TriggerConfig::default();
+        let base = find_triggers(&table, &y, 2, &cfg);
+        assert!(!base.triggers.is_empty());
+        for threads in [1, 3] {
+            let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() else {
+                panic!("thread pool");
             };
-            let r = find_triggers(&table, &y, 2, &cfg);
-            assert_eq!(summary(&r), summary(&full), "budget {budget}");
+            let r = pool.install(|| find_triggers(&table, &y, 2, &cfg));
+            assert_eq!(summary(&r), summary(&base), "{threads} threads");
             assert_eq!(
                 r.triggers.iter().map(|t| &t.rows).collect::<Vec<_>>(),
-                full.triggers.iter().map(|t| &t.rows).collect::<Vec<_>>()
+                base.triggers.iter().map(|t| &t.rows).collect::<Vec<_>>()
             );
         }
     }
@@ -954,27 +855,43 @@ mod tests {
             .map(|i| (0..(i % 17)).map(|_| rng.below(6) as u64 + 1).collect())
             .collect();
         let mut stats = NgramCounts::new(2);
-        let mut cache = NgramCache::new(1 << 20);
-        let mut occ = Vec::new();
-        for (g, hs) in rows.iter().enumerate() {
-            count_row_ngrams(&mut stats, &mut cache, &mut occ, hs, 3, g % 2, 1, g as u32);
-        }
+        stats.count_groups(
+            rows.len(),
+            &|g| rows[g].len(),
+            &|g, out| {
+                out.clear();
+                out.extend_from_slice(&rows[g]);
+            },
+            &|g| (g % 2, 1),
+            3,
+            usize::MAX,
+        );
         let mut want: HashMap<u64, (Vec<u32>, u8)> = HashMap::new();
+        let mut got = Vec::new();
         for (g, hs) in rows.iter().enumerate() {
-            let mut got: Vec<(u64, u8, usize)> =
-                cache.row(g).map(|it| it.collect()).unwrap_or_default();
-            got.sort_unstable();
+            row_candidates(hs, 3, |_| true, &mut got);
             assert_eq!(got, row_ngrams(hs, 3), "row {g}");
             for (h, n, _) in row_ngrams(hs, 3) {
                 let e = want.entry(h).or_insert((vec![0, 0], n));
                 e.0[g % 2] += 1;
             }
         }
-        assert_eq!(cache.rows(), rows.len());
         assert_eq!(stats.len(), want.len());
         for (h, (c, n)) in &want {
             assert_eq!(stats.get(*h), Some((&c[..], *n)));
         }
+    }
+
+    #[test]
+    fn candidate_filter_keeps_first_positions() {
+        // "a b a b": the bigram "a b" first occurs at 0, the unigram "b" at 1.
+        let hs = [1u64, 2, 1, 2];
+        let ab = ngram_hash(&[1, 2]);
+        let mut out = Vec::new();
+        row_candidates(&hs, 3, |h| h == ab || h == 2, &mut out);
+        let mut want = vec![(ab, 2u8, 0usize), (2, 1, 1)];
+        want.sort_unstable();
+        assert_eq!(out, want);
     }
 
     #[test]
