@@ -6,7 +6,7 @@ from scikit-learn, on the same files modelgate audits.
             or MultinomialNB(alpha=0.1)                                                ("cleanlab-NB")
   numeric:  StandardScaler + LogisticRegression(C=1)
 
-  python bench/data_cleanlab.py DIR [--model lr|nb] [--json OUT] [--only SUBSTR]
+  python bench/data_cleanlab.py DIR [--model lr|nb] [--json OUT] [--only SUBSTR | --file NAME]
 
 Chat files have no labels; cleanlab has no detector for them (its Datalab near-duplicate /
 outlier checks need the `datalab` extra and embeddings), so they are skipped here.
@@ -46,11 +46,14 @@ def main():
     d = sys.argv[1]
     model = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else "lr"
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
+    exact = sys.argv[sys.argv.index("--file") + 1] if "--file" in sys.argv else ""
     out = []
     for f in sorted(os.listdir(d)):
         if not f.endswith(".csv.gz") or f.startswith("stream_") or (only and only not in f):
             continue
         name = f.split(".")[0]
+        if exact and name != exact:
+            continue
         truth = set(open(os.path.join(d, name + ".truth.txt")).read().split())
         t0 = time.process_time()
         w0 = time.time()

@@ -89,6 +89,12 @@ pub struct State {
     /// Saturating document frequencies of word 1–3-grams, hashed into 2^20 cells.
     #[serde(with = "crate::packed")]
     pub ngram_df: Vec<u16>,
+    /// Bloom filter (bit words, a power of two of them) of the baseline's word 1–3-grams:
+    /// whether an n-gram is absent from the baseline, which the saturating `ngram_df` cells
+    /// cannot tell once most cells are taken. Empty in states written before it existed (the
+    /// cells decide then).
+    #[serde(default, with = "crate::packed")]
+    pub ngram_seen: Vec<u64>,
     /// (content hash, class) of every baseline row.
     #[serde(with = "crate::packed::pairs")]
     pub content: Vec<(u64, u32)>,
@@ -130,6 +136,42 @@ fn ngrams_of_hashes(hs: &[u64], max_n: usize) -> Vec<(u64, usize, usize)> {
 
 fn cell(h: u64) -> usize {
     (mix(h ^ 0xd5) & ((1u64 << SKETCH_BITS) - 1)) as usize
+}
+
+/// Probes per n-gram in [`State::ngram_seen`].
+const BLOOM_PROBES: u64 = 7;
+
+/// The bit positions of `h` in a Bloom filter of `2^bits` bits (double hashing).
+fn bloom_bits(h: u64, bits: u32) -> impl Iterator<Item = usize> {
+    let a = mix(h ^ 0xb100);
+    let b = mix(h ^ 0xb101) | 1;
+    let mask = (1u64 << bits) - 1;
+    (0..BLOOM_PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) & mask) as usize)
+}
+
+/// A Bloom filter for about `items` keys: at least 8 bits per key (false positives ≈ 2 %),
+/// 2^16 to 2^27 bits.
+fn bloom_new(items: usize) -> Vec<u64> {
+    let want = items.saturating_mul(8).clamp(1 << 16, 1 << 27);
+    vec![0u64; want.next_power_of_two() / 64]
+}
+
+fn bloom_log2_bits(words: &[u64]) -> u32 {
+    (words.len() * 64).trailing_zeros()
+}
+
+fn bloom_insert(words: &mut [u64], h: u64) {
+    let bits = bloom_log2_bits(words);
+    for b in bloom_bits(h, bits) {
+        if let Some(w) = words.get_mut(b / 64) {
+            *w |= 1 << (b % 64);
+        }
+    }
+}
+
+fn bloom_contains(words: &[u64], h: u64) -> bool {
+    let bits = bloom_log2_bits(words);
+    bloom_bits(h, bits).all(|b| words.get(b / 64).is_some_and(|w| w >> (b % 64) & 1 == 1))
 }
 
 /// Fit a baseline state on trusted data (`vectors`: a `.npy` of row vectors aligned with the
@@ -183,6 +225,9 @@ pub fn fit(
     }
     let mut nb = UnigramNb::new(k, 18);
     let mut ngram_df = vec![0u16; 1 << SKETCH_BITS];
+    let max_n = if prep.mode == "text" { 3 } else { 1 };
+    // Distinct n-grams are at most the positions times the lengths.
+    let mut ngram_seen = bloom_new(prep.tokens.len().saturating_mul(max_n));
     let mut content = Vec::with_capacity(n);
     let mut bands = Vec::new();
     let mut seen_first: HashSet<u64> = HashSet::new();
@@ -199,11 +244,11 @@ pub fn fit(
             tot_tok += hs.len();
             new_tok += hs.iter().filter(|h| !seen_first.contains(h)).count();
         }
-        let max_n = if prep.mode == "text" { 3 } else { 1 };
         for (h, _, _) in ngrams(&toks, max_n) {
             if let Some(c) = ngram_df.get_mut(cell(h)) {
                 *c = c.saturating_add(1);
             }
+            bloom_insert(&mut ngram_seen, h);
         }
         content.push((content_hash(&toks), prep.y[i] as u32));
         if i < MAX_MINHASH_ROWS
@@ -256,6 +301,7 @@ pub fn fit(
         nb,
         nb_disagreement: (dis as f64 / n.max(1) as f64).max(1e-3),
         ngram_df,
+        ngram_seen,
         content,
         bands,
         row_labels: prep.y.iter().map(|&c| c as u32).collect(),
@@ -318,6 +364,7 @@ impl State {
             || s.model.k != k
             || s.nb.k != k
             || s.ngram_df.len() != 1 << SKETCH_BITS
+            || !(s.ngram_seen.is_empty() || s.ngram_seen.len().is_power_of_two())
         {
             return Err(DataError::State {
                 path: path.to_path_buf(),
@@ -846,8 +893,13 @@ fn screen_with(
             // Clean-label: absent from the baseline, pure, frequent, inserted in diverse
             // contexts.
             let diversity = pairs.len() as f64 / rows.len() as f64;
+            let absent = if state.ngram_seen.is_empty() {
+                base_df == 0
+            } else {
+                !bloom_contains(&state.ngram_seen, h)
+            };
             let clean = !dirty
-                && base_df == 0
+                && absent
                 && rows.len() as u32 == df
                 && df >= MIN_TRIGGER_ROWS.max((n / 50) as u32)
                 && diversity >= 0.9;
@@ -872,7 +924,8 @@ fn screen_with(
                 dis,
                 pval,
                 dirty,
-                base_df: u32::from(base_df),
+                // The saturating cells over-count; an n-gram the filter has not seen is absent.
+                base_df: if absent { 0 } else { u32::from(base_df) },
                 aliases: Vec::new(),
             })
         })
@@ -1274,4 +1327,25 @@ struct NewTrigger {
     dirty: bool,
     base_df: u32,
     aliases: Vec<String>,
+}
+
+#[cfg(test)]
+mod bloom_tests {
+    use super::*;
+
+    #[test]
+    fn bloom_filter_holds_its_keys_and_few_others() {
+        let mut f = bloom_new(10_000);
+        assert!(f.len().is_power_of_two());
+        for i in 0..10_000u64 {
+            bloom_insert(&mut f, mix(i));
+        }
+        assert!((0..10_000u64).all(|i| bloom_contains(&f, mix(i))));
+        let false_pos = (10_000..110_000u64)
+            .filter(|&i| bloom_contains(&f, mix(i)))
+            .count();
+        // 8+ bits and 7 probes per key: about 2 % at most.
+        assert!(false_pos < 3_000, "{false_pos} false positives in 100000");
+        assert!(!bloom_contains(&bloom_new(0), 42));
+    }
 }

@@ -61,6 +61,7 @@ macro_rules! elem {
 elem!(u16, 2);
 elem!(u32, 4);
 elem!(f32, 4);
+elem!(u64, 8);
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     b.get(at..at + 4).map(|s| {

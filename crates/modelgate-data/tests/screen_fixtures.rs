@@ -346,3 +346,21 @@ fn screen_reports_do_not_depend_on_the_thread_count() {
     assert!(one[2].contains("new-trigger"));
     assert_eq!(one, run(3));
 }
+
+/// A baseline whose saturating n-gram cells are all taken (as they are for a large baseline:
+/// 2^20 cells against millions of n-grams) must still see that a trigger token is new: the
+/// state's Bloom filter, not the cells, decides "absent from the baseline".
+#[test]
+fn clean_label_trigger_is_found_when_every_sketch_cell_is_taken() {
+    let mut state = baseline("stream_baseline.csv.gz", None);
+    assert!(!state.ngram_seen.is_empty());
+    state.ngram_df.iter_mut().for_each(|c| *c = (*c).max(3));
+    let rep = screen_stream_batch(&state, "cleanlabel05");
+    let found = rep.attacks.iter().find(|a| a.kind == "new-trigger");
+    assert!(
+        found.is_some_and(|a| a.details["trigger"] == "zx9"),
+        "{:?}",
+        rep.attacks.iter().map(|a| &a.summary).collect::<Vec<_>>()
+    );
+    assert_eq!(rep.verdict.as_deref(), Some("reject"));
+}
