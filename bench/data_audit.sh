@@ -7,7 +7,10 @@
 # Steps: (1) generate the poisoned sets from public data (SpamAssassin via npm, scikit-learn's
 # digits / breast-cancer, stdlib docstrings) with ground truth; (2) modelgate data audit on every
 # file; (3) cleanlab-LR and cleanlab-NB on every labelled file; (4) batch screening speed; (5) a
-# resampled SCALE-row CSV for throughput. Results land in $OUT (markdown table: $OUT/results.md).
+# resampled SCALE-row CSV for throughput; (6) both tools end to end, one process per file,
+# interleaved (bench/data_e2e.py); (7) screening quality against a trusted baseline
+# (bench/data_screen_eval.py). Results land in $OUT (markdown tables: $OUT/results.md,
+# $OUT/e2e.md, $OUT/screen_eval.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$ROOT/target/data-bench}
@@ -32,6 +35,10 @@ echo "== cleanlab"
 "$VENV/bin/python" bench/data_cleanlab.py "$OUT/sets" --model nb --json "$OUT/cleanlab_nb.json"
 echo "== python + cleanlab import cost (one CLI-style call)"
 /usr/bin/time -f "%e s wall, %U s user" "$VENV/bin/python" -c "import sklearn.linear_model, cleanlab.filter" 2>&1 | tail -1 | tee "$OUT/import.txt"
+echo "== end to end: one process per file and tool, interleaved, ${ROUNDS:-3} rounds"
+"$VENV/bin/python" bench/data_e2e.py "$MODELGATE" "$OUT/sets" --rounds "${ROUNDS:-3}" --json "$OUT/e2e.json" | tee "$OUT/e2e.md"
+echo "== screening against a trusted baseline (modelgate screen vs cleanlab with the baseline model)"
+"$VENV/bin/python" bench/data_screen_eval.py "$MODELGATE" "$OUT/sets" --json "$OUT/screen_eval.json" | tee "$OUT/screen_eval.md"
 echo "== screening speed"
 "$VENV/bin/python" bench/data_screen_make.py "$OUT" "$SCALE"
 "$MODELGATE" data baseline "$OUT/screen_baseline.csv" --label label -o "$OUT/state.gz"

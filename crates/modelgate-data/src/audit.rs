@@ -2,7 +2,7 @@
 //! detector and assembles the report.
 
 use crate::cl::{argmax, find_label_issues};
-use crate::cluster::{kmeans, kmeans_topics, topic_rows};
+use crate::cluster::{kmeans, kmeans_sparse};
 use crate::dup::{components, content_hash_of_hashes, signature_of_hashes};
 use crate::error::{DataError, Result};
 use crate::features::{FeatureConfig, Idf, Scaler, Sparse, embed, hashed_counts_csr};
@@ -387,10 +387,6 @@ fn audit_stages(
     // Numeric features: natural sub-populations (a handwriting style) behave like campaigns
     // under cluster-held-out folds, so the campaign test runs on text only unless asked for.
     let run_campaigns = opts.campaigns && n >= 50 && (prep.mode == "text" || opts.campaigns_dense);
-    let ood_clusters = opts.ood && n >= 20 && opts.ood_clusters;
-    // Text rows are clustered on their topic words; both clusterings below share them.
-    let topics =
-        (prep.mode == "text" && (run_campaigns || ood_clusters)).then(|| topic_rows(&prep.x));
     // The stratified folds (1.) and the clustering and cluster-held-out folds (2.) do not
     // depend on each other: both run at once in the rayon pool, so that its threads always have
     // a fit to work on (each result is the same as when computed alone).
@@ -403,13 +399,7 @@ fn audit_stages(
             run_campaigns.then(|| {
                 let n_clusters = (n / opts.cluster_size.max(2)).clamp(2, 500);
                 let clusters = if prep.mode == "text" {
-                    kmeans_topics(
-                        topics.as_ref().unwrap_or(&prep.x),
-                        n_clusters,
-                        15,
-                        opts.seed ^ 0xc1,
-                        50_000,
-                    )
+                    kmeans_sparse(&prep.x, n_clusters, 15, opts.seed ^ 0xc1, 50_000)
                 } else {
                     kmeans(&emb, n_clusters, 15, opts.seed ^ 0xc1)
                 };
@@ -749,13 +739,7 @@ fn audit_stages(
         let clusters = if k_ood == 0 {
             Vec::new()
         } else if prep.mode == "text" {
-            kmeans_topics(
-                topics.as_ref().unwrap_or(&prep.x),
-                k_ood,
-                15,
-                opts.seed ^ 0x00d,
-                50_000,
-            )
+            kmeans_sparse(&prep.x, k_ood, 15, opts.seed ^ 0x00d, 50_000)
         } else {
             kmeans(&emb, k_ood, 15, opts.seed ^ 0x00d)
         };

@@ -133,16 +133,16 @@ pub fn kmeans_sparse(
 
 /// The rows [`kmeans_sparse`] clusters on: each row's [`TOPIC_FEATURES`] heaviest features,
 /// re-normalised (the topic words decide the cluster, and the cost no longer grows with
-/// document length). Computed once, they serve several clusterings ([`kmeans_topics`]).
-pub fn topic_rows(x: &crate::features::Sparse) -> crate::features::Sparse {
+/// document length).
+fn topic_rows(x: &crate::features::Sparse) -> crate::features::Sparse {
     top_features(x, TOPIC_FEATURES)
 }
 
 /// Features per row that [`kmeans_sparse`] clusters on.
-pub const TOPIC_FEATURES: usize = 32;
+const TOPIC_FEATURES: usize = 32;
 
 /// [`kmeans_sparse`] on rows already reduced by [`topic_rows`].
-pub fn kmeans_topics(
+fn kmeans_topics(
     x: &crate::features::Sparse,
     k: usize,
     iters: usize,
@@ -436,38 +436,32 @@ impl CenterIndex {
 
 /// Keep each row's `m` largest-weight features, L2-normalised.
 pub fn top_features(x: &crate::features::Sparse, m: usize) -> crate::features::Sparse {
+    let kept: usize = (0..x.rows()).map(|i| x.row(i).0.len().min(m)).sum();
     let mut out = crate::features::Sparse {
-        indptr: vec![0],
+        indptr: Vec::with_capacity(x.rows() + 1),
+        idx: Vec::with_capacity(kept),
+        val: Vec::with_capacity(kept),
         dim: x.dim,
-        ..Default::default()
     };
-    // Rows in parallel; the heaviest are a selection under a total order (weight, then
-    // feature), so the same set as a full sort would keep.
-    let rows: Vec<Vec<(u32, f32)>> = (0..x.rows())
-        .into_par_iter()
-        .map(|i| {
-            let (idx, val) = x.row(i);
-            let mut pairs: Vec<(u32, f32)> = idx.iter().copied().zip(val.iter().copied()).collect();
-            if pairs.len() > m {
-                if m > 0 {
-                    pairs.select_nth_unstable_by(m - 1, |a, b| {
-                        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
-                    });
-                }
-                pairs.truncate(m);
-                pairs.sort_by_key(|p| p.0);
+    out.indptr.push(0);
+    // The heaviest are a selection under a total order (weight, then feature): the same set
+    // a full sort would keep.
+    let mut pairs: Vec<(u32, f32)> = Vec::new();
+    for i in 0..x.rows() {
+        let (idx, val) = x.row(i);
+        pairs.clear();
+        pairs.extend(idx.iter().copied().zip(val.iter().copied()));
+        if pairs.len() > m {
+            if m > 0 {
+                pairs.select_nth_unstable_by(m - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             }
-            let norm = pairs.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                pairs.iter_mut().for_each(|p| p.1 /= norm);
-            }
-            pairs
-        })
-        .collect();
-    for pairs in rows {
-        for (j, v) in pairs {
+            pairs.truncate(m);
+            pairs.sort_by_key(|p| p.0);
+        }
+        let norm = pairs.iter().map(|p| p.1 * p.1).sum::<f32>().sqrt();
+        for &(j, v) in &pairs {
             out.idx.push(j);
-            out.val.push(v);
+            out.val.push(if norm > 0.0 { v / norm } else { v });
         }
         out.indptr.push(out.idx.len());
     }

@@ -278,7 +278,8 @@ impl NgramCounts {
 
     /// Like [`add`](Self::add), but only for the first occurrence of `h` in the row tagged
     /// `row` (consecutive calls for one row share a tag; the next row must use another tag,
-    /// see [`row_tag`]). True when this was the row's first occurrence.
+    /// as [`count_groups`](Self::count_groups) does with row numbers). True when this was the
+    /// row's first occurrence.
     pub fn add_once(&mut self, h: u64, n: u8, y: usize, w: u32, row: u32) -> bool {
         let k = self.k;
         self.part_mut(h)
@@ -435,13 +436,6 @@ fn scatter_block(
         }
     }
     Block { occ: sorted, start }
-}
-
-/// The tag of row (or group) `g` for [`NgramCounts::add_once`]: tags repeat every
-/// `u32::MAX` rows, and `reset` says when the counts' tags must be forgotten first.
-pub fn row_tag(g: usize) -> (u32, bool) {
-    let period = u32::MAX as usize;
-    ((g % period) as u32, g > 0 && g.is_multiple_of(period))
 }
 
 /// Rows grouped by (token sequence, label): `rep[g]` the first row of group g, `weight[g]` its
