@@ -29,15 +29,10 @@ from cleanlab.filter import find_label_issues
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data_cleanlab import score  # noqa: E402  (precision, recall, F1 of flagged ids)
+
 BATCHES = ["clean", "flip10", "trigger05", "cleanlabel05"]
-
-
-def score(flagged, truth):
-    tp = len(flagged & truth)
-    p = tp / len(flagged) if flagged else (1.0 if not truth else 0.0)
-    r = tp / len(truth) if truth else 1.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
 
 
 def run(cmd):

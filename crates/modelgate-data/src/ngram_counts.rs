@@ -587,6 +587,29 @@ mod tests {
         assert_eq!(c.iter().count(), keys.len());
     }
 
+    /// Trigrams and shorter of `rows` (3 labels), counted in chunks of `chunk` positions.
+    fn count_rows(
+        rows: &[Vec<u64>],
+        label: &(dyn Fn(usize) -> (usize, u32) + Sync),
+        cap: usize,
+        chunk: usize,
+    ) -> NgramCounts {
+        let mut c = NgramCounts::new(3);
+        c.count_in_chunks(
+            rows.len(),
+            &|g| rows[g].len(),
+            &|g, out| {
+                out.clear();
+                out.extend_from_slice(&rows[g]);
+            },
+            label,
+            3,
+            cap,
+            chunk,
+        );
+        c
+    }
+
     #[test]
     fn chunked_parallel_counts_equal_counting_row_by_row() {
         let mut rng = crate::hash::Rng::new(4);
@@ -612,19 +635,7 @@ mod tests {
             }
         }
         for chunk in [1, 10, 97, usize::MAX] {
-            let mut got = NgramCounts::new(3);
-            got.count_in_chunks(
-                rows.len(),
-                &|g| rows[g].len(),
-                &|g, out| {
-                    out.clear();
-                    out.extend_from_slice(&rows[g]);
-                },
-                &label,
-                3,
-                usize::MAX,
-                chunk,
-            );
+            let got = count_rows(&rows, &label, usize::MAX, chunk);
             assert_eq!(got.len(), want.len(), "chunk {chunk}");
             for (h, c, n) in want.iter() {
                 assert_eq!(got.get(h), Some((c, n)), "chunk {chunk}");
@@ -640,19 +651,7 @@ mod tests {
                 r
             })
             .collect();
-        let mut capped = NgramCounts::new(3);
-        capped.count_in_chunks(
-            rows.len(),
-            &|g| rows[g].len(),
-            &|g, out| {
-                out.clear();
-                out.extend_from_slice(&rows[g]);
-            },
-            &label,
-            3,
-            200,
-            50,
-        );
+        let capped = count_rows(&rows, &label, 200, 50);
         assert!(capped.len() <= 200, "{}", capped.len());
         let mut c = [0u32; 3];
         for g in 0..rows.len() {
