@@ -18,7 +18,6 @@ baseline fit reported once).
 """
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,17 +30,9 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data_cleanlab import score  # noqa: E402  (precision, recall, F1 of flagged ids)
+from data_e2e import timed  # noqa: E402  (wall, child CPU, result of one command)
 
 BATCHES = ["clean", "flip10", "trigger05", "cleanlabel05"]
-
-
-def run(cmd):
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    w0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - w0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return res, wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def main():
@@ -49,7 +40,7 @@ def main():
     tmp = tempfile.mkdtemp()
     state = os.path.join(tmp, "state.gz")
     base_path = os.path.join(d, "stream_baseline.csv.gz")
-    res, mg_base_wall, _ = run([binary, "data", "baseline", base_path, "--label", "label", "-o", state])
+    mg_base_wall, _, res = timed([binary, "data", "baseline", base_path, "--label", "label", "-o", state])
     if res.returncode != 0:
         sys.exit(f"baseline failed: {res.stderr[:300]}")
     w0 = time.perf_counter()
@@ -65,7 +56,7 @@ def main():
         path = os.path.join(d, f"stream_batch_{name}.csv.gz")
         truth = set(open(os.path.join(d, f"stream_batch_{name}.truth.txt")).read().split())
         out = os.path.join(tmp, f"{name}.json")
-        res, mg_wall, mg_cpu = run([binary, "data", "screen", state, path, "--source", "source",
+        mg_wall, mg_cpu, res = timed([binary, "data", "screen", state, path, "--source", "source",
                                     "--format", "json", "-o", out])
         if res.returncode not in (0, 1):
             sys.exit(f"screen failed on {name}: {res.stderr[:300]}")

@@ -364,3 +364,16 @@ fn clean_label_trigger_is_found_when_every_sketch_cell_is_taken() {
     );
     assert_eq!(rep.verdict.as_deref(), Some("reject"));
 }
+
+/// A state whose n-gram filter is not a power-of-two number of words is refused on load (the
+/// probes mask bit positions by that size), with the error naming the inconsistency.
+#[test]
+fn state_with_a_malformed_ngram_filter_is_a_clear_error() {
+    let mut state = baseline("stream_baseline.csv.gz", None);
+    state.ngram_seen.truncate(3);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.path().join("state.gz");
+    state.save(&p).unwrap_or_else(|e| panic!("{e}"));
+    let e = load_error(&p);
+    assert!(e.contains("inconsistent state"), "{e}");
+}
